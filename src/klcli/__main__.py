@@ -1,0 +1,5 @@
+"""``python -m klcli``."""
+
+from klcli.cli import main
+
+main()
