@@ -1,0 +1,165 @@
+"""The result of a comparison: divergences, how each was obtained, and their errors.
+
+Every engine (discrete, closed form, quadrature, Monte Carlo, kNN) returns a
+:class:`Comparison` with values in nats; :meth:`Comparison.in_base` converts
+to the unit the user asked for, and the renderer turns it into a table, JSON
+or CSV.
+
+Examples
+--------
+>>> c = Comparison.from_nats({"kl_pq": 0.5, "kl_qp": 0.25, "js": 0.1}, method="exact")
+>>> round(c.values["symmetric_kl"], 12), round(c.values["js_distance"] ** 2, 12)
+(0.75, 0.1)
+>>> round(c.in_base("2").values["kl_pq"], 6)
+0.721348
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from klcli.errors import UsageError
+
+#: Every value a comparison can report, in display order.
+VALUE_KEYS = (
+    "kl_pq",
+    "kl_qp",
+    "symmetric_kl",
+    "js",
+    "js_distance",
+    "entropy_p",
+    "entropy_q",
+    "cross_entropy_pq",
+    "cross_entropy_qp",
+)
+
+#: Method names used in ``Comparison.method`` (SPEC.md); sample estimators add their own.
+METHODS = ("exact", "closed_form", "quadrature", "monte_carlo")
+
+Value = float | np.ndarray
+
+
+def parse_base(base: str | float | None) -> tuple[str, float]:
+    """Return ``(label, ln(base))`` for ``--base``: ``e``, ``2``, ``10`` or a float.
+
+    >>> parse_base("2")[0], round(parse_base("2")[1], 6)
+    ('2', 0.693147)
+    >>> parse_base(None)
+    ('e', 1.0)
+    """
+    if base is None or str(base).strip().lower() in ("e", "nat", "nats"):
+        return "e", 1.0
+    text = str(base).strip().lower()
+    if text in ("bit", "bits"):
+        text = "2"
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"`--base` must be e, 2, 10 or a positive number other than 1, not {base!r}") from None
+    if not math.isfinite(value) or value <= 0 or value == 1:
+        raise UsageError(f"`--base` must be a positive number other than 1, not {base!r}")
+    label = text if text in ("2", "10") else repr(value)
+    return label, math.log(value)
+
+
+@dataclass
+class Comparison:
+    """Divergences between P and Q (nats unless ``base`` says otherwise).
+
+    ``values`` maps keys of :data:`VALUE_KEYS` to floats, or to 1-D arrays
+    (one entry per row) for an unreduced batch. ``method`` names how each value
+    was obtained; ``stderr`` holds the standard error of estimated values only.
+    ``info`` carries facts worth reporting (sample count, seed, zero bins...),
+    ``notes`` human-readable remarks for the table footer.
+    """
+
+    values: dict[str, Value]
+    method: dict[str, str]
+    stderr: dict[str, Value] = field(default_factory=dict)
+    base: str = "e"
+    info: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_nats(
+        cls,
+        values: dict[str, Value],
+        method: str | dict[str, str],
+        stderr: dict[str, Value] | None = None,
+        **kwargs: Any,
+    ) -> "Comparison":
+        """Build a comparison, deriving ``symmetric_kl``, ``js_distance`` and
+        cross-entropies from the values given when they are missing."""
+        values = dict(values)
+        stderr = dict(stderr or {})
+        if "symmetric_kl" not in values and "kl_pq" in values and "kl_qp" in values:
+            values["symmetric_kl"] = values["kl_pq"] + values["kl_qp"]
+            if "kl_pq" in stderr and "kl_qp" in stderr:
+                # conservative: the two estimates may be correlated
+                stderr["symmetric_kl"] = stderr["kl_pq"] + stderr["kl_qp"]
+        if "js" in values and "js_distance" not in values:
+            values["js_distance"] = _sqrt(values["js"])
+            if "js" in stderr:
+                stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
+        for h, kl, ce in (("entropy_p", "kl_pq", "cross_entropy_pq"), ("entropy_q", "kl_qp", "cross_entropy_qp")):
+            if ce not in values and h in values and kl in values:
+                values[ce] = values[h] + values[kl]
+        if isinstance(method, str):
+            method = {key: method for key in values}
+        else:
+            method = dict(method)
+            for derived, sources in (
+                ("symmetric_kl", ("kl_pq", "kl_qp")),
+                ("js_distance", ("js",)),
+                ("cross_entropy_pq", ("entropy_p", "kl_pq")),
+                ("cross_entropy_qp", ("entropy_q", "kl_qp")),
+            ):
+                if derived in values and derived not in method:
+                    method[derived] = _combine_methods([method.get(s, "exact") for s in sources])
+        ordered = {k: values[k] for k in VALUE_KEYS if k in values}
+        ordered.update({k: v for k, v in values.items() if k not in ordered})
+        return cls(values=ordered, method=method, stderr=stderr, **kwargs)
+
+    def in_base(self, base: str | float | None) -> "Comparison":
+        """Return a copy with every value (and error) expressed in ``base``.
+
+        ``js_distance`` is the square root of ``js`` in that base, as in
+        ``scipy.spatial.distance.jensenshannon(p, q, base)``.
+        """
+        label, log_base = parse_base(base)
+        if self.base != "e":
+            raise ValueError("in_base() expects a comparison in nats")
+        if log_base == 1.0:
+            return self
+        values = {k: v / log_base for k, v in self.values.items()}
+        stderr = {k: v / log_base for k, v in self.stderr.items()}
+        if "js" in values:
+            values["js_distance"] = _sqrt(values["js"])
+            if "js" in stderr:
+                stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
+        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes))
+
+
+def _sqrt(value: Value) -> Value:
+    """Square root of a value that rounding may have pushed just below zero."""
+    if np.ndim(value) == 0:
+        return math.sqrt(max(float(value), 0.0))
+    return np.sqrt(np.maximum(value, 0.0))
+
+
+def _sqrt_stderr(value: Value, stderr: Value) -> Value:
+    """Delta-method standard error of sqrt(value) (sqrt(stderr) at zero)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = _sqrt(value)
+        out = np.where(np.asarray(root) > 0, stderr / (2 * np.asarray(root)), _sqrt(stderr))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _combine_methods(methods: list[str]) -> str:
+    """The least exact of several methods (an estimate taints a sum)."""
+    rank = {"exact": 0, "closed_form": 1, "quadrature": 2}
+    return max(methods, key=lambda m: rank.get(m, 3))
