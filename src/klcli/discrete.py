@@ -148,7 +148,7 @@ class _Accumulator:
         out["js"] = 0.5 * out["js"]  # the blocks sum 2·JS terms
         for key in ("entropy_p", "entropy_q"):
             if key in out:
-                out[key] = -out[key]  # the blocks sum p·log p
+                out[key] = 0.0 - out[key]  # the blocks sum p·log p (0.0 − x: no −0.0)
         out.update(
             inf_pq=self.inf_pq, inf_qp=self.inf_qp, inf_pq_index=self.inf_pq_index, inf_qp_index=self.inf_qp_index
         )

@@ -1,0 +1,76 @@
+"""``klcli compare P Q``: one pair, both directions of KL, symmetric KL and JS."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from klcli.cli import app
+from klcli.cli import options as o
+from klcli.errors import ExitCode, UsageError
+from klcli.result import VALUE_KEYS
+
+
+@app.command()
+def compare(
+    p: Annotated[str, typer.Argument(help="P: a file, '-' for stdin, a spec like 'normal(0,1)', or numbers like 0.2,0.8.")],
+    q: Annotated[str, typer.Argument(help="Q, the reference, in the same forms.")],
+    base: o.Base = "e",
+    smooth: o.Smooth = None,
+    from_: o.From = o.FromMode.probs,
+    temperature: o.Temperature = 1.0,
+    reduction: o.ReductionOpt = o.Reduction.batchmean,
+    engine: o.EngineOpt = o.Engine.auto,
+    samples: o.Samples = 100_000,
+    seed: o.Seed = 0,
+    device: o.Device = None,
+    fmt: o.Format = o.OutputFormat.table,
+    fail_above: o.FailAbove = None,
+    metric: o.Metric = "kl_pq",
+    column: o.Column = None,
+    key: o.Key = None,
+    input_format: o.InputFormatOpt = None,
+) -> None:
+    """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
+
+    \b
+    Examples:
+      klcli compare 0.1,0.9 0.5,0.5
+      klcli compare today.csv baseline.csv --base 2 --format json
+      klcli compare student.npy teacher.npy --from logits -T 2
+      klcli compare 'normal(0,1)' 'studentt(df=3)'
+    """
+    from klcli.compare import CompareOptions, compare_sources
+    from klcli.render import print_comparison
+
+    check_metric(metric, fail_above)
+    options = CompareOptions(
+        base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
+        engine=engine.value, samples=samples, seed=seed, device=device, column=column, key=key,
+        input_format=input_format.value if input_format else None,
+    )
+    comparison = compare_sources(p, q, options)
+    print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q))
+    if fail_above is not None and exceeds(comparison.values[metric], fail_above):
+        print(f"klcli: {metric} exceeds {fail_above:g}", file=sys.stderr)
+        raise typer.Exit(ExitCode.THRESHOLD)
+
+
+def check_metric(metric: str, fail_above: float | None) -> None:
+    """Validate ``--metric`` before any work is done."""
+    if metric not in VALUE_KEYS:
+        raise UsageError(f"`--metric` must be one of {', '.join(VALUE_KEYS)}, not {metric!r}")
+    if fail_above is not None and not np.isfinite(fail_above):
+        raise UsageError(f"`--fail-above` must be a finite number, not {fail_above!r}")
+
+
+def exceeds(value, threshold: float) -> bool:
+    """True when a value (or any value of an unreduced batch) is above ``threshold``."""
+    return bool(np.any(np.asarray(value) > threshold))
+
+
+def _display(source: str) -> str:
+    return "stdin" if source == "-" else source

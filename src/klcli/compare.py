@@ -1,0 +1,146 @@
+"""Compare two sources: read them, put them on common ground, call the right engine.
+
+This is the layer between the CLI and the numerical core: it knows about
+sources and options, but prints nothing.
+
+>>> c = compare_sources("0.2,0.8", "0.5,0.5", CompareOptions(base="2"))
+>>> round(c.values["kl_pq"], 6), c.base
+(0.278072, '2')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from klcli import discrete
+from klcli.errors import InputError, UsageError
+from klcli.result import Comparison, parse_base
+from klcli.sources import Histogram, align, check_weights, read_source
+
+FROM_MODES = ("probs", "logprobs", "logits", "samples")
+ENGINES = ("auto", "exact", "closed", "quad", "mc")
+
+
+@dataclass
+class CompareOptions:
+    """Options shared by ``compare`` and ``batch`` (see SPEC.md)."""
+
+    base: str = "e"
+    smooth: float | None = None
+    from_: str = "probs"
+    temperature: float = 1.0
+    reduction: str = "batchmean"
+    engine: str = "auto"
+    samples: int = 100_000
+    seed: int | None = 0
+    device: str | None = None
+    column: str | None = None
+    key: str | None = None
+    input_format: str | None = None
+
+    def validate(self) -> None:
+        """Check option values before any file is read."""
+        parse_base(self.base)
+        if self.from_ not in FROM_MODES:
+            raise UsageError(f"`--from` must be one of {', '.join(FROM_MODES)}, not {self.from_!r}")
+        if self.engine not in ENGINES:
+            raise UsageError(f"`--engine` must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if self.reduction not in discrete.REDUCTIONS:
+            raise UsageError(f"`--reduction` must be one of {', '.join(discrete.REDUCTIONS)}, not {self.reduction!r}")
+        if not (self.temperature > 0 and np.isfinite(self.temperature)):
+            raise UsageError(f"`--temperature` must be a positive number, not {self.temperature!r}")
+        if self.temperature != 1.0 and self.from_ not in ("logits", "logprobs"):
+            raise UsageError("`--temperature` applies to --from logits or --from logprobs")
+        if self.smooth is not None and not (self.smooth >= 0 and np.isfinite(self.smooth)):
+            raise UsageError(f"`--smooth` must be a non-negative number, not {self.smooth!r}")
+        if self.samples < 1:
+            raise UsageError(f"`--samples` must be a positive integer, not {self.samples!r}")
+
+
+def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = None, *, stdin=None) -> Comparison:
+    """Compare the sources P and Q (Q is the reference) in the unit ``options.base``."""
+    options = options or CompareOptions()
+    options.validate()
+    if p_text == "-" and q_text == "-":
+        raise UsageError("only one of P and Q can be read from standard input")
+    read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
+    p = read_source(p_text, role="P", **read)
+    q = read_source(q_text, role="Q", **read)
+    if isinstance(p, Histogram) and isinstance(q, Histogram):
+        comparison = compare_histograms(p, q, options)
+    elif not isinstance(p, Histogram) and not isinstance(q, Histogram):
+        comparison = _compare_specs(p, q, options)
+    else:
+        hist, spec = (p, q) if isinstance(p, Histogram) else (q, p)
+        raise InputError(f"cannot compare the histogram {hist.name} with the distribution {spec}: give two histograms or two specs")
+    return comparison.in_base(options.base)
+
+
+def _compare_specs(p, q, options: CompareOptions) -> Comparison:
+    if options.from_ != "probs" or options.smooth is not None:
+        raise UsageError("--from and --smooth apply to histograms, not to distribution specs")
+    from klcli.parametric import compare_distributions
+
+    return compare_distributions(
+        p, q, engine=options.engine, samples=options.samples, seed=options.seed, device=options.device
+    )
+
+
+def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> Comparison:
+    """Exact divergences of two histograms, read as ``options.from_`` says (nats)."""
+    if options.engine not in ("auto", "exact"):
+        raise UsageError(f"--engine {options.engine} applies to distribution specs; histograms are computed exactly (--engine exact)")
+    if options.device not in (None, "auto", "cpu"):
+        raise UsageError(f"--device {options.device} applies to Monte Carlo on distribution specs; histograms are computed exactly on the CPU")
+    p_probs, q_probs, p_logs, q_logs, labels, notes = prepare_pair(p, q, options)
+    comparison = discrete.compare_probabilities(
+        p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels
+    )
+    comparison.notes[:0] = notes
+    return comparison
+
+
+def prepare_pair(p: Histogram, q: Histogram, options: CompareOptions):
+    """Align two histograms and turn them into probabilities (and log-probabilities).
+
+    Returns ``(p, q, log_p, log_q, labels, notes)``; the logs are None for
+    ``--from probs``. A 1-D side is broadcast against a 2-D batch.
+    """
+    notes: list[str] = []
+    if options.from_ == "probs":
+        check_weights(p)
+        check_weights(q)
+    else:
+        for h in (p, q):
+            if np.isnan(h.values).any() or np.isposinf(h.values).any():
+                index = tuple(int(i) for i in np.argwhere(np.isnan(h.values) | np.isposinf(h.values))[0])
+                raise InputError(f"{h.name}: {h.where(index)}: {options.from_} must be finite numbers or -inf")
+    pv, qv, labels = align(p, q)
+    pv, qv = np.broadcast_arrays(pv, qv) if pv.ndim != qv.ndim else (pv, qv)
+    if options.from_ == "probs":
+        sides = []
+        for h, v in ((p, pv), (q, qv)):
+            totals = v.sum(axis=-1)
+            if np.any(np.abs(totals - 1) > 1e-9):
+                shown = f"{float(totals):.6g}" if np.ndim(totals) == 0 else "values other than 1"
+                notes.append(f"{'P' if h is p else 'Q'} was normalised: its weights summed to {shown}")
+            sides.append(v / totals[..., None] if np.ndim(totals) else v / totals)
+        pv, qv = sides
+        if options.smooth:
+            pv, qv = discrete.smooth(pv, options.smooth), discrete.smooth(qv, options.smooth)
+            notes.append(f"smoothed with eps = {options.smooth:g} on both sides: p ← (p + eps) / (1 + K·eps)")
+        return pv, qv, None, None, labels, notes
+    if options.smooth:
+        raise UsageError("--smooth applies to --from probs")
+    lp = discrete.log_softmax(pv, temperature=options.temperature)
+    lq = discrete.log_softmax(qv, temperature=options.temperature)
+    if options.from_ == "logprobs" and options.temperature == 1.0:
+        for name, raw in (("P", pv), ("Q", qv)):
+            with np.errstate(over="ignore"):
+                if np.any(np.abs(np.exp(raw).sum(axis=-1) - 1) > 1e-6):
+                    notes.append(f"{name}'s log-probabilities did not sum to 1 and were renormalised")
+    if options.temperature != 1.0:
+        notes.append(f"temperature T = {options.temperature:g}: softmax({options.from_} / T) on both sides")
+    return np.exp(lp), np.exp(lq), lp, lq, labels, notes

@@ -1,0 +1,465 @@
+"""Sources: turn what the user typed (``-``, a path, a spec, ``0.1,0.9``) into data.
+
+A source is resolved in the order SPEC.md gives: standard input, an existing
+file, a distribution spec ``family(args)``, inline numbers. Files are read
+into a :class:`Histogram` that remembers where every row came from, so that a
+bad weight is reported as ``counts.csv: line 7: negative weight -3``.
+
+>>> h = read_source("0.2, 0.3, 0.5")
+>>> h.values.tolist(), h.labels, h.kind
+([0.2, 0.3, 0.5], None, 'inline')
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from klcli.errors import InputError, UsageError
+
+INPUT_FORMATS = ("csv", "tsv", "txt", "json", "npy", "npz", "parquet")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".json": "json", ".npy": "npy", ".npz": "npz", ".parquet": "parquet", ".pq": "parquet"}
+
+#: Header names that mark the first of two numeric columns as labels (``bin,count``).
+LABEL_HEADERS = {"label", "labels", "category", "categories", "bin", "bins", "key", "name", "class", "token", "id", "value"}
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_INLINE = re.compile(r"^\s*\[?\s*[-+0-9.eE\s,;\[\]]+\]?\s*$|^\s*[-+]?inf")
+_SPEC = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*\(")
+
+
+@dataclass
+class Histogram:
+    """Numbers read from one source, before they are interpreted as weights.
+
+    ``values`` is 1-D (one distribution) or 2-D (a batch, one per row);
+    ``labels`` names the bins of a labelled histogram; ``lines`` gives the
+    1-based line (or row) each entry came from, for error messages.
+    """
+
+    values: np.ndarray
+    name: str
+    kind: str
+    labels: list[str] | None = None
+    lines: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def where(self, index: tuple[int, ...]) -> str:
+        """Describe the position of ``values[index]`` for an error message."""
+        if self.labels is not None:
+            return f"label {self.labels[index[-1]]!r}" + (f" (line {self.lines[index[-1]]})" if self.lines is not None else "")
+        if self.lines is not None and self.values.ndim == 1:
+            return f"line {self.lines[index[0]]}"
+        if self.values.ndim == 2:
+            return f"row {index[0]}, column {index[1]}"
+        return f"index {index[0]}"
+
+
+def read_source(
+    text: str,
+    *,
+    role: str = "P",
+    input_format: str | None = None,
+    column: str | None = None,
+    key: str | None = None,
+    stdin=None,
+):
+    """Resolve ``text`` to a :class:`Histogram` or a distribution.
+
+    ``role`` (``P``, ``Q``, a file name...) prefixes error messages.
+    """
+    if input_format is not None and input_format not in INPUT_FORMATS:
+        raise UsageError(f"`--input-format` must be one of {', '.join(INPUT_FORMATS)}, not {input_format!r}")
+    if text == "-":
+        data = (stdin or sys.stdin.buffer).read()
+        return parse_bytes(data, name="<stdin>", fmt=input_format or sniff_format(data), column=column, key=key)
+    if os.path.isfile(text):
+        fmt = input_format or _EXTENSIONS.get(os.path.splitext(text)[1].lower())
+        if fmt is None:
+            with open(text, "rb") as handle:
+                fmt = sniff_format(handle.read(512))
+        return read_file(text, fmt=fmt, column=column, key=key)
+    if os.path.isdir(text):
+        raise InputError(f"{role}: {text!r} is a directory, not a file")
+    if _SPEC.match(text):
+        from klcli.specs import parse_spec
+
+        return parse_spec(text)
+    if _INLINE.match(text) and any(ch.isdigit() for ch in text):
+        return parse_inline(text, role=role)
+    raise InputError(f"{role}: {text!r} is not a file (no such file), a distribution spec like normal(0,1), or a list of numbers like 0.2,0.8")
+
+
+def parse_inline(text: str, *, role: str = "P") -> Histogram:
+    """Numbers separated by commas or spaces; ``;`` separates the rows of a batch.
+
+    >>> parse_inline("[0.1, 0.9]; [0.5, 0.5]").values.tolist()
+    [[0.1, 0.9], [0.5, 0.5]]
+    """
+    rows = [r for r in text.replace("[", " ").replace("]", " ").split(";") if r.strip()]
+    parsed = []
+    for r, row in enumerate(rows):
+        cells = [c for c in re.split(r"[,\s]+", row.strip()) if c]
+        numbers = []
+        for c in cells:
+            try:
+                numbers.append(float(c))
+            except ValueError:
+                raise InputError(f"{role}: {c!r} in {text!r} is not a number") from None
+        parsed.append(numbers)
+    if not parsed or not parsed[0]:
+        raise InputError(f"{role}: {text!r} holds no numbers")
+    if len({len(r) for r in parsed}) > 1:
+        raise InputError(f"{role}: the rows of {text!r} have different lengths {[len(r) for r in parsed]}")
+    values = np.array(parsed[0] if len(parsed) == 1 else parsed, dtype=np.float64)
+    return Histogram(values, name=text, kind="inline")
+
+
+# ---------------------------------------------------------------------------
+# Files and bytes
+
+
+def sniff_format(data: bytes) -> str:
+    """Guess a format from the first bytes: NPY, NPZ (zip), Parquet, JSON or text.
+
+    >>> sniff_format(b"\\x93NUMPY..."), sniff_format(b' [1, 2]'), sniff_format(b"a\\tb\\n")
+    ('npy', 'json', 'tsv')
+    """
+    if data.startswith(b"\x93NUMPY"):
+        return "npy"
+    if data.startswith(b"PK\x03\x04"):
+        return "npz"
+    if data.startswith(b"PAR1"):
+        return "parquet"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] in (b"[", b"{"):
+        return "json"
+    first_line = head.split(b"\n", 1)[0]
+    if b"\t" in first_line:
+        return "tsv"
+    if b"," in first_line:
+        return "csv"
+    return "txt"
+
+
+def read_file(path: str, *, fmt: str, column: str | None = None, key: str | None = None) -> Histogram:
+    """Read one file of a known format."""
+    try:
+        if fmt == "parquet":
+            return _read_parquet(path, column=column)
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    return parse_bytes(data, name=path, fmt=fmt, column=column, key=key)
+
+
+def parse_bytes(data: bytes, *, name: str, fmt: str, column: str | None = None, key: str | None = None):
+    """Parse the bytes of a source in format ``fmt``."""
+    if not data.strip():
+        raise InputError(f"{name}: empty file")
+    if fmt in ("npy", "npz"):
+        return _read_numpy(data, name=name, fmt=fmt, key=key)
+    if fmt == "parquet":
+        return _read_parquet(io.BytesIO(data), column=column, name=name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{name}: not UTF-8 text (byte {error.start}); is it a binary file?") from None
+    if fmt == "json":
+        return _read_json(text, name=name)
+    return _read_delimited(text, name=name, delimiter={"csv": ",", "tsv": "\t"}.get(fmt), column=column)
+
+
+def _read_json(text: str, *, name: str):
+    def no_duplicates(pairs):
+        seen = {}
+        for k, v in pairs:
+            if k in seen:
+                raise InputError(f"{name}: duplicate key {k!r} in JSON object")
+            seen[k] = v
+        return seen
+
+    def no_constants(token):
+        raise InputError(f"{name}: {token} is not valid JSON (write numbers only, or null-free data)")
+
+    try:
+        obj = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{name}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    if isinstance(obj, dict) and "family" in obj:
+        from klcli.specs import spec_from_mapping
+
+        return spec_from_mapping(obj)
+    if isinstance(obj, dict):
+        if not obj:
+            raise InputError(f"{name}: empty JSON object")
+        labels = list(obj)
+        values = [_json_number(obj[k], name, f"key {k!r}") for k in labels]
+        return Histogram(np.array(values, dtype=np.float64), name=name, kind="json", labels=labels)
+    if isinstance(obj, list):
+        if not obj:
+            raise InputError(f"{name}: empty JSON list")
+        if all(isinstance(row, list) for row in obj):
+            lengths = {len(row) for row in obj}
+            if len(lengths) > 1:
+                raise InputError(f"{name}: ragged rows: the lists have lengths {sorted(lengths)}")
+            values = [[_json_number(v, name, f"row {i}, column {j}") for j, v in enumerate(row)] for i, row in enumerate(obj)]
+        else:
+            values = [_json_number(v, name, f"index {i}") for i, v in enumerate(obj)]
+        return Histogram(np.array(values, dtype=np.float64), name=name, kind="json")
+    raise InputError(f"{name}: expected a JSON list of numbers or an object {{label: weight}}, got {type(obj).__name__}")
+
+
+def _json_number(value: Any, name: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{name}: {where}: {value!r} is not a number")
+    return float(value)
+
+
+def _read_numpy(data: bytes, *, name: str, fmt: str, key: str | None):
+    try:
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as error:
+        if "pickle" in str(error).lower() or "object" in str(error).lower():
+            raise InputError(f"{name}: holds Python objects; only numeric arrays are read (pickles are never loaded)") from None
+        raise InputError(f"{name}: not a valid {fmt.upper()} file ({error})") from None
+    except (OSError, EOFError) as error:
+        raise InputError(f"{name}: not a valid {fmt.upper()} file ({error})") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            keys = list(loaded.keys())
+            if key is None:
+                if len(keys) != 1:
+                    raise InputError(f"{name}: holds several arrays ({', '.join(keys)}): choose one with --key")
+                key = keys[0]
+            elif key not in keys:
+                raise InputError(f"{name}: no array named {key!r} (it holds {', '.join(keys)})")
+            try:
+                array = loaded[key]
+            except ValueError:
+                raise InputError(f"{name}: array {key!r} holds Python objects; only numeric arrays are read") from None
+    else:
+        array = loaded
+        if key is not None:
+            raise UsageError(f"--key applies to .npz files; {name} is a single array")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
+        raise InputError(f"{name}: expected a real numeric array, got dtype {array.dtype}")
+    if array.ndim not in (1, 2):
+        raise InputError(f"{name}: expected a 1-D histogram or a 2-D batch (one per row), got shape {array.shape}")
+    if array.size == 0:
+        raise InputError(f"{name}: empty array")
+    return Histogram(np.asarray(array, dtype=np.float64), name=name, kind=fmt)
+
+
+def _read_parquet(source, *, column: str | None, name: str | None = None) -> Histogram:
+    name = name or str(source)
+    try:
+        import pandas as pd
+
+        frame = pd.read_parquet(source)
+    except ImportError as error:
+        raise InputError(f"{name}: reading Parquet needs pyarrow: pip install 'klcli[parquet]' ({error})") from None
+    except Exception as error:  # pyarrow raises its own error types
+        raise InputError(f"{name}: not a valid Parquet file ({error})") from None
+    if frame.empty:
+        raise InputError(f"{name}: empty table")
+    header = [str(c) for c in frame.columns]
+    columns = []
+    for c in frame.columns:
+        series = frame[c]
+        if series.dtype.kind in "biuf":
+            columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
+        else:
+            columns.append(series.astype(str).to_numpy(dtype=object))
+    lines = np.arange(1, len(frame) + 1)
+    return _histogram_from_columns(header, columns, lines, name=name, kind="parquet", column=column, row_word="row")
+
+
+# ---------------------------------------------------------------------------
+# Delimited text
+
+
+def _read_delimited(text: str, *, name: str, delimiter: str | None, column: str | None) -> Histogram:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    fast = _single_column_fast(text)
+    if fast is not None:
+        values, lines, header = fast
+        if column is not None and column not in (header, "0"):
+            raise InputError(f"{name}: no column {column!r} (it has {header or 'one unnamed column'})")
+        return Histogram(values, name=name, kind="csv", lines=lines)
+    numbered = [(i + 1, line) for i, line in enumerate(text.split("\n")) if line.strip() and not line.lstrip().startswith("#")]
+    if not numbered:
+        raise InputError(f"{name}: empty file")
+    if delimiter is None:  # .txt: commas, tabs or runs of spaces
+        first = numbered[0][1]
+        delimiter = "\t" if "\t" in first else "," if "," in first else None
+    rows = [[_unquote(c) for c in (line.split(delimiter) if delimiter else line.split())] for _, line in numbered]
+    width = len(rows[-1])
+    for (line_no, _), row in zip(numbered, rows):
+        if len(row) != width:
+            raise InputError(f"{name}: line {line_no}: ragged row with {len(row)} cells where the others have {width}")
+    header = None
+    if all(not _NUMBER.match(c) and c.lower() not in ("nan", "inf", "-inf", "+inf") for c in rows[0]):
+        header, rows, numbered = rows[0], rows[1:], numbered[1:]
+        if not rows:
+            raise InputError(f"{name}: a header but no data rows")
+    lines = np.array([n for n, _ in numbered])
+    columns = [_column_values(col) for col in zip(*rows)]
+    return _histogram_from_columns(header, columns, lines, name=name, kind="csv", column=column, row_word="line")
+
+
+def _single_column_fast(text: str):
+    """Parse one number per line (optionally under a one-word header) quickly.
+
+    Returns ``(values, lines, header)``, or None when the text is anything
+    else, or holds a bad cell for the careful parser to find and report.
+    """
+    head = text[:4096]
+    if "," in head or "\t" in head or "#" in head:
+        return None
+    body = text.strip("\n")
+    header = None
+    first, _, rest = body.partition("\n")
+    first = first.strip()
+    if not _NUMBER.match(first):
+        if " " in first or not first or first.lower() in ("nan", "inf", "-inf", "+inf"):
+            return None
+        header, body = first, rest
+    if not body or "\n\n" in body or " " in body.strip():
+        return None
+    n_lines = body.count("\n") + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = np.fromstring(body, dtype=np.float64, sep=" ")
+    if values.size != n_lines or not np.isfinite(values).all():
+        return None
+    offset = len(text) - len(text.lstrip("\n")) + (2 if header is not None else 1)
+    return values, np.arange(offset, offset + n_lines), header
+
+
+def _unquote(cell: str) -> str:
+    cell = cell.strip()
+    if len(cell) >= 2 and cell[0] == cell[-1] and cell[0] in "\"'":
+        return cell[1:-1]
+    return cell
+
+
+def _column_values(cells: tuple[str, ...]) -> np.ndarray:
+    """A float array when every cell is a number, else the cells as an object array."""
+    try:
+        return np.array(cells, dtype=np.float64)
+    except ValueError:
+        return np.array(cells, dtype=object)
+
+
+def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, column: str | None, row_word: str) -> Histogram:
+    """Pick the weight column (and the label column) of a parsed table."""
+    names = list(header) if header is not None else [str(i) for i in range(len(columns))]
+    numeric = [i for i, c in enumerate(columns) if c.dtype != object]
+    labels = None
+    if column is not None:
+        if column in names:
+            index = names.index(column)
+        else:
+            raise InputError(f"{name}: no column {column!r} (columns: {', '.join(names)})")
+        if index != 0 and columns[0].dtype == object:
+            labels = [str(v) for v in columns[0]]
+    elif len(columns) == 1:
+        index = 0
+    elif len(columns) == 2 and (columns[0].dtype == object or names[0].strip().lower() in LABEL_HEADERS):
+        index = 1
+        labels = [_label(v) for v in columns[0]]
+    elif len(numeric) == 1 and len(columns) == 2:
+        index = numeric[0]
+    else:
+        candidates = [names[i] for i in numeric] or names
+        raise InputError(f"{name}: has several columns ({', '.join(candidates)}): choose the weights with --column NAME")
+    values = columns[index]
+    if values.dtype == object:
+        bad = next(i for i, v in enumerate(values) if not _is_number(v))
+        shown = names[index] if header is not None else f"{index + 1}"
+        raise InputError(f"{name}: {row_word} {lines[bad]}, column {shown}: {values[bad]!r} is not a number" if values[bad] != "" else f"{name}: {row_word} {lines[bad]}, column {shown}: empty cell")
+    if labels is not None:
+        duplicates = {label for label in labels if labels.count(label) > 1} if len(labels) < 10_000 else set()
+        if len(labels) >= 10_000 and len(set(labels)) != len(labels):
+            duplicates = {"(several)"}
+        if duplicates:
+            raise InputError(f"{name}: label {sorted(duplicates)[0]!r} appears more than once")
+    return Histogram(np.asarray(values, dtype=np.float64), name=name, kind=kind, labels=labels, lines=lines)
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _label(value: Any) -> str:
+    """Labels as text; ``1.0`` read from a numeric column reads back as ``1``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# ---------------------------------------------------------------------------
+# From numbers to probabilities
+
+
+def check_weights(h: Histogram) -> None:
+    """Raise an :class:`InputError` naming the file and row of a bad weight."""
+    values = h.values
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = values[index]
+        kind = "NaN" if math.isnan(value) else "infinite" if math.isinf(value) else "negative"
+        raise InputError(f"{h.name}: {h.where(index)}: {kind} weight {_show(value)}")
+    totals = values.sum(axis=-1)
+    zero = np.atleast_1d(totals == 0)
+    if zero.any():
+        where = f" (row {int(np.argmax(zero))})" if values.ndim == 2 else ""
+        raise InputError(f"{h.name}: all weights are zero{where}: it is not a distribution")
+    if not np.isfinite(totals).all():
+        raise InputError(f"{h.name}: the weights overflow when summed")
+
+
+def _show(value: float) -> str:
+    return repr(float(value)).replace("nan", "NaN")
+
+
+def align(p: Histogram, q: Histogram) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """Put two histograms on the same bins: by label (union) or by position.
+
+    >>> a = Histogram(np.array([1.0, 2.0]), "a", "json", labels=["x", "y"])
+    >>> b = Histogram(np.array([3.0]), "b", "json", labels=["z"])
+    >>> [v.tolist() for v in align(a, b)[:2]], align(a, b)[2]
+    ([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]], ['x', 'y', 'z'])
+    """
+    if (p.labels is None) != (q.labels is None):
+        labelled, positional = (p, q) if p.labels is not None else (q, p)
+        raise InputError(f"{labelled.name} is a labelled histogram but {positional.name} is positional: give labels to both, or to neither")
+    if p.labels is None:
+        if p.values.shape[-1] != q.values.shape[-1]:
+            raise InputError(f"{p.name} has {p.values.shape[-1]} bins but {q.name} has {q.values.shape[-1]}: positional histograms must have the same length")
+        if p.values.ndim == 2 and q.values.ndim == 2 and p.values.shape[0] != q.values.shape[0]:
+            raise InputError(f"{p.name} has {p.values.shape[0]} rows but {q.name} has {q.values.shape[0]}")
+        return p.values, q.values, None
+    labels = list(dict.fromkeys(p.labels + q.labels))
+    index = {label: i for i, label in enumerate(labels)}
+    pv = np.zeros(len(labels))
+    qv = np.zeros(len(labels))
+    pv[[index[label] for label in p.labels]] = p.values
+    qv[[index[label] for label in q.labels]] = q.values
+    return pv, qv, labels
