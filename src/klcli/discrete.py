@@ -49,6 +49,8 @@ CHUNK = 1 << 13
 SERIES_THRESHOLD = 1e-2
 #: The same threshold on ``|log(p/q)| = 2·atanh|t|``, which is at hand first.
 _SERIES_LOG_RATIO = 2 * math.atanh(SERIES_THRESHOLD)
+#: Beyond this ``|log(p/q)|`` the ratio may be denormal or overflow.
+_DENORMAL_LOG_RATIO = 700.0
 
 _LOG2 = math.log(2.0)
 
@@ -214,7 +216,7 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
     js2 = np.multiply(s, b, out=w["js"])
     js2 -= qa
     abs_a = np.abs(a, out=w["scratch"])
-    if abs_a.min() < _SERIES_LOG_RATIO:
+    if np.fmin.reduce(abs_a, axis=None) < _SERIES_LOG_RATIO:  # fmin: a 0/0 bin's NaN must not hide the rest
         small = abs_a < _SERIES_LOG_RATIO
         t = d[small] / s[small] if logs is None else np.tanh(0.5 * a[small])
         kl_pq[small], kl_qp[small], js2[small] = _series_terms(0.5 * s[small], t)
@@ -225,7 +227,7 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
         terms["entropy_p"] = np.multiply(p, log_p, out=w["entropy_p"])
         terms["entropy_q"] = np.multiply(q, log_q, out=w["entropy_q"])
     sums = {key: value.sum(axis=-1) for key, value in terms.items()}
-    if not np.isfinite(sum(sums.values())).all():
+    if not np.isfinite(sum(sums.values())).all() or np.fmax.reduce(abs_a, axis=None) > _DENORMAL_LOG_RATIO:
         _fix_zero_bins(acc, r0, c0, k, p, q, terms, logs)
         sums = {key: value.sum(axis=-1) for key, value in terms.items()}
     acc.add(r0, sums)
@@ -234,15 +236,18 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
 def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dict, logs) -> None:
     """Apply 0·log 0 = 0 and KL = +inf where one side has zero mass.
 
-    Also repairs ``log(p/q)`` where the ratio of two positive numbers over- or
-    underflowed (denormal probabilities).
+    Also recomputes, from separate logarithms, the bins whose ratio ``p/q``
+    over- or underflowed or fell among the denormals (which carry fewer
+    significant bits): that needs a denormal probability on one side.
     """
     p_zero = p == 0 if logs is None else np.isneginf(logs[0])
     q_zero = q == 0 if logs is None else np.isneginf(logs[1])
-    extreme = ~(p_zero | q_zero) & ~np.isfinite(terms["kl_pq"] + terms["kl_qp"])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = np.abs(np.log(p / q)) if logs is None else np.abs(logs[0] - logs[1])
+    extreme = ~(p_zero | q_zero) & ~(ratio <= _DENORMAL_LOG_RATIO)
     if extreme.any():
         pe, qe = p[extreme], q[extreme]
-        a = np.log(pe) - np.log(qe)
+        a = np.log(pe) - np.log(qe) if logs is None else logs[0][extreme] - logs[1][extreme]
         b = _LOG2 - np.logaddexp(0.0, -a)
         terms["kl_pq"][extreme] = pe * a - (pe - qe)
         terms["kl_qp"][extreme] = (pe - qe) - qe * a
