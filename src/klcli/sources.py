@@ -227,6 +227,8 @@ def _json_number(value: Any, name: str, where: str) -> float:
 
 
 def _read_numpy(data: bytes, *, name: str, fmt: str, key: str | None):
+    if not data.startswith((b"\x93NUMPY", b"PK\x03\x04")):
+        raise InputError(f"{name}: not a valid {fmt.upper()} file (it does not start with an NPY or NPZ header)")
     try:
         loaded = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as error:
@@ -338,9 +340,12 @@ def _single_column_fast(text: str):
     if not body or "\n\n" in body or " " in body.strip():
         return None
     n_lines = body.count("\n") + 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        values = np.fromstring(body, dtype=np.float64, sep=" ")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns when it stops at a bad cell
+            values = np.fromstring(body, dtype=np.float64, sep=" ")
+    except ValueError:  # ... or raises, where warnings are errors
+        return None
     if values.size != n_lines or not np.isfinite(values).all():
         return None
     offset = len(text) - len(text.lstrip("\n")) + (2 if header is not None else 1)
