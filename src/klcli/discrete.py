@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,9 @@ from klcli.result import Comparison
 #: Elements per chunk: large enough to amortise numpy's per-call cost, small
 #: enough that the dozen temporaries of a chunk stay in L2 cache.
 CHUNK = 1 << 13
+
+#: Inputs of at least this many entries are split across threads.
+PARALLEL_MIN_SIZE = 1 << 20
 
 #: Below this ``|t|`` the series forms are used (see the module docstring).
 SERIES_THRESHOLD = 1e-2
@@ -104,16 +108,34 @@ def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict
     if log_p is not None:
         rows_lp = np.ascontiguousarray(log_p, dtype=np.float64).reshape(rows_p.shape)
         rows_lq = np.ascontiguousarray(log_q, dtype=np.float64).reshape(rows_p.shape)
-    acc = _Accumulator(rows_p.shape[0], entropies)
-    work = _Workspace()
     row_block = max(1, CHUNK // k)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for r0 in range(0, rows_p.shape[0], row_block):
-            r1 = min(rows_p.shape[0], r0 + row_block)
-            for c0 in range(0, k, CHUNK):
-                block = (slice(r0, r1), slice(c0, min(k, c0 + CHUNK)))
+    blocks = [
+        (slice(r0, min(rows_p.shape[0], r0 + row_block)), slice(c0, min(k, c0 + CHUNK)))
+        for r0 in range(0, rows_p.shape[0], row_block)
+        for c0 in range(0, k, CHUNK)
+    ]
+
+    def run(share: list) -> _Accumulator:
+        acc = _Accumulator(rows_p.shape[0], entropies)
+        work = _Workspace()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for block in share:
                 logs = None if rows_lp is None else (rows_lp[block], rows_lq[block])
-                _accumulate_block(acc, work, r0, c0, k, rows_p[block], rows_q[block], logs)
+                _accumulate_block(acc, work, block[0].start, block[1].start, k, rows_p[block], rows_q[block], logs)
+        return acc
+
+    n_threads = min(_threads(), len(blocks)) if p.size >= PARALLEL_MIN_SIZE else 1
+    if n_threads == 1:
+        acc = run(blocks)
+    else:  # numpy releases the GIL in its loops: contiguous shares of blocks run in parallel
+        from concurrent.futures import ThreadPoolExecutor
+
+        bounds = np.linspace(0, len(blocks), n_threads + 1).astype(int)
+        with ThreadPoolExecutor(n_threads) as pool:
+            partials = list(pool.map(run, [blocks[a:b] for a, b in zip(bounds[:-1], bounds[1:])]))
+        acc = partials[0]
+        for other in partials[1:]:
+            acc.merge(other)
     out = acc.totals()
     if p.ndim == 1:
         out = {key: (float(value[0]) if isinstance(value, np.ndarray) else value) for key, value in out.items()}
@@ -139,6 +161,15 @@ class _Accumulator:
     def add(self, r0: int, row_sums: dict) -> None:
         for key, value in row_sums.items():
             self.sums[key][r0 : r0 + value.shape[0]] += value
+
+    def merge(self, other: "_Accumulator") -> None:
+        """Add the sums and zero-bin counts of a later share of blocks."""
+        for key, value in other.sums.items():
+            self.sums[key] += value
+        for which in ("inf_pq", "inf_qp"):
+            setattr(self, which, getattr(self, which) + getattr(other, which))
+            listed = getattr(self, which + "_index")
+            listed.extend(getattr(other, which + "_index")[: max(0, 10 - len(listed))])
 
     def note_infinite(self, which: str, flat_index: np.ndarray) -> None:
         setattr(self, which, getattr(self, which) + flat_index.size)
@@ -168,6 +199,15 @@ class _Workspace:
     def views(self, shape: tuple) -> dict:
         n = shape[0] * shape[1]
         return {name: buf[:n].reshape(shape) for name, buf in self.flat.items()}
+
+
+def _threads() -> int:
+    """Worker threads for large inputs: the usable cores, at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
 
 
 def _horner(coefficients: list[float], u: np.ndarray) -> np.ndarray:
@@ -217,9 +257,11 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
     js2 -= qa
     abs_a = np.abs(a, out=w["scratch"])
     if np.fmin.reduce(abs_a, axis=None) < _SERIES_LOG_RATIO:  # fmin: a 0/0 bin's NaN must not hide the rest
-        small = abs_a < _SERIES_LOG_RATIO
-        t = d[small] / s[small] if logs is None else np.tanh(0.5 * a[small])
-        kl_pq[small], kl_qp[small], js2[small] = _series_terms(0.5 * s[small], t)
+        small = np.flatnonzero(abs_a < _SERIES_LOG_RATIO)  # indices: cheaper than masks when few
+        s_small = s.ravel().take(small)
+        t = d.ravel().take(small) / s_small if logs is None else np.tanh(0.5 * a.ravel().take(small))
+        for out, series in zip((kl_pq, kl_qp, js2), _series_terms(0.5 * s_small, t)):
+            out.ravel().put(small, series)
     terms = {"kl_pq": kl_pq, "kl_qp": kl_qp, "js": js2}
     if acc.entropies:
         log_p = np.log(p, out=w["entropy_p"]) if logs is None else logs[0]

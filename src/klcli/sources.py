@@ -425,13 +425,16 @@ def _label(value: Any) -> str:
 def check_weights(h: Histogram) -> None:
     """Raise an :class:`InputError` naming the file and row of a bad weight."""
     values = h.values
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
+    totals = values.sum(axis=-1)
+    if values.min() >= 0 and np.isfinite(totals).all():  # fast path: two reductions
+        bad = None
+    else:
+        bad = ~np.isfinite(values) | (values < 0)
+    if bad is not None and bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         value = values[index]
         kind = "NaN" if math.isnan(value) else "infinite" if math.isinf(value) else "negative"
         raise InputError(f"{h.name}: {h.where(index)}: {kind} weight {_show(value)}")
-    totals = values.sum(axis=-1)
     zero = np.atleast_1d(totals == 0)
     if zero.any():
         where = f" (row {int(np.argmax(zero))})" if values.ndim == 2 else ""

@@ -1,0 +1,133 @@
+"""The command line: output contracts, exit codes, help, start-up cost."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT, run_cli
+
+SPEC_KEYS = {"kl_pq", "kl_qp", "symmetric_kl", "js", "js_distance", "base", "method", "stderr"}
+
+
+def test_json_has_the_spec_keys_and_is_strict():
+    result = run_cli("compare", "0.2,0.8", "0.5,0.5", "--format", "json")
+    assert result.exit_code == 0
+    out = json.loads(result.stdout, parse_constant=lambda token: pytest.fail(f"non-strict JSON token {token}"))
+    assert SPEC_KEYS <= set(out)
+    assert out["method"]["kl_pq"] == "exact" and out["stderr"] == {}
+    assert out["js_distance"] == pytest.approx(out["js"] ** 0.5, rel=1e-15)
+    assert out["symmetric_kl"] == pytest.approx(out["kl_pq"] + out["kl_qp"], rel=1e-15)
+
+
+def test_infinity_is_a_string_in_json():
+    out = run_cli("compare", "0.5,0.5", "1,0", "-f", "json").json()
+    assert out["kl_pq"] == "inf" and isinstance(out["js"], float)
+
+
+def test_csv_output_parses():
+    result = run_cli("compare", "0.2,0.8", "0.5,0.5", "--format", "csv", "--base", "2")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 1 and rows[0]["base"] == "2"
+    assert float(rows[0]["kl_pq"]) == pytest.approx(0.2780719051126377, rel=1e-15)
+
+
+def test_reduction_none_gives_lists():
+    p, q = EXAMPLES / "batch_p.npy", EXAMPLES / "batch_q.npy"
+    out = run_cli("compare", p, q, "--reduction", "none", "-f", "json").json()
+    assert len(out["kl_pq"]) == 8
+    mean = run_cli("compare", p, q, "-f", "json").json()
+    assert mean["kl_pq"] == pytest.approx(np.mean(out["kl_pq"]), rel=1e-14)
+    rows = list(csv.DictReader(io.StringIO(run_cli("compare", p, q, "--reduction", "none", "-f", "csv").stdout)))
+    assert [int(r["row"]) for r in rows] == list(range(8))
+
+
+def test_batch_against_one_reference_row():
+    out = run_cli("compare", "0.1,0.9;0.5,0.5", "0.5,0.5", "--reduction", "none", "-f", "json").json()
+    assert out["kl_pq"][1] == 0 and out["kl_pq"][0] > 0
+
+
+def test_logits_with_temperature_match_torch():
+    torch = pytest.importorskip("torch")
+    t, s = EXAMPLES / "teacher_logits.npy", EXAMPLES / "student_logits.npy"
+    out = run_cli("compare", t, s, "--from", "logits", "-T", "2", "-f", "json").json()
+    lt = torch.log_softmax(torch.tensor(np.load(t), dtype=torch.float64) / 2, -1)
+    ls = torch.log_softmax(torch.tensor(np.load(s), dtype=torch.float64) / 2, -1)
+    expected = torch.nn.functional.kl_div(ls, lt, reduction="batchmean", log_target=True).item()
+    assert out["kl_pq"] == pytest.approx(expected, rel=1e-12)
+    assert any("temperature" in note for note in out["notes"])
+
+
+def test_smoothing_makes_infinite_kl_finite():
+    out = run_cli("compare", "0.5,0.5,0", "0.2,0.3,0.5", "--smooth", "1e-3", "-f", "json").json()
+    assert isinstance(out["kl_qp"], float) and any("smoothed" in n for n in out["notes"])
+
+
+@pytest.mark.parametrize("threshold,code", [("0.5", 0), ("0.1", 1)])
+def test_fail_above(threshold, code):
+    result = run_cli("compare", "0.2,0.8", "0.5,0.5", "--fail-above", threshold, "--metric", "js_distance", "-f", "json")
+    assert result.exit_code == code
+    assert json.loads(result.stdout)["js_distance"] > 0.1
+    assert ("exceeds" in result.stderr) == bool(code)
+
+
+def test_unknown_metric_is_a_usage_error():
+    result = run_cli("compare", "1,2", "1,2", "--metric", "kl")
+    assert result.exit_code == 2 and "--metric" in result.stderr
+
+
+def test_temperature_needs_logits():
+    result = run_cli("compare", "1,2", "1,2", "-T", "2")
+    assert result.exit_code == 2 and "--temperature" in result.stderr
+
+
+def test_table_mentions_units_notes_and_infinite_bins():
+    result = run_cli("compare", EXAMPLES / "browsers_today.csv", EXAMPLES / "browsers_baseline.csv", "--base", "2")
+    assert result.exit_code == 0
+    assert "bits" in result.stdout and "KL(P‖Q)" in result.stdout and "H(P)" in result.stdout
+    assert "samsung" in result.stdout and "opera" in result.stdout and "normalised" in result.stdout
+
+
+@pytest.mark.parametrize("command", [[], ["compare"]])
+def test_every_command_has_help(command):
+    result = run_cli(*command, "--help")
+    assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_version():
+    assert run_cli("--version").stdout.startswith("klcli ")
+
+
+def klcli_process(*args, input=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    return subprocess.run([sys.executable, "-m", "klcli", *map(str, args)], input=input, capture_output=True, env=env, cwd=ROOT)
+
+
+def test_real_process_reads_stdin_and_keeps_the_error_contract():
+    done = klcli_process("compare", "-", "0.5,0.5", "--format", "json", input=b"1\n3\n")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["kl_pq"] == pytest.approx(0.13081203594113694, rel=1e-14)
+    bad = klcli_process("compare", "-", "0.5,0.5", input=b"1\n-3\n")
+    assert bad.returncode == 2 and bad.stdout == b""
+    assert bad.stderr.decode().strip() == "klcli: error: <stdin>: line 2: negative weight -3.0"
+
+
+def test_one_liner_imports_no_heavy_module():
+    """`klcli compare 0.1,0.9 0.5,0.5` must not pay for torch, pandas or scipy.stats."""
+    code = (
+        "import sys\n"
+        "from klcli.cli import app\n"
+        "try:\n    app(['compare', '0.1,0.9', '0.5,0.5'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'pandas', 'scipy.stats', 'scipy') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, text=True)
+    assert "HEAVY []" in done.stdout, done.stdout + done.stderr
