@@ -432,6 +432,19 @@ def cluster_order(distance: np.ndarray) -> np.ndarray:
     return leaves_list(linkage(condensed, method="average", optimal_ordering=True))
 
 
+def exceeding_pairs(m: PairwiseMatrix, threshold: float) -> list[tuple[str, str]]:
+    """The pairs ``(P, Q)`` whose value is above ``threshold`` (each once when symmetric).
+
+    >>> m = PairwiseMatrix(["a", "b"], "js", "e", np.array([[0, 0.3], [0.3, 0.0]]))
+    >>> exceeding_pairs(m, 0.1)
+    [('a', 'b')]
+    """
+    over = m.matrix > threshold
+    if m.metric not in ("kl_pq", "kl_qp"):
+        over = np.triu(over, 1)
+    return [(m.files[i], m.files[j]) for i, j in zip(*np.nonzero(over))]
+
+
 def _prepare_rows(histograms: list[Histogram], options: CompareOptions) -> tuple[np.ndarray, np.ndarray | None]:
     """One row of probabilities (and log-probabilities) per histogram, on common bins."""
     first = histograms[0]
