@@ -232,7 +232,7 @@ def batch_table(results, *, reference: str, base: str, total: int):
     table = Table(title=f"Q (reference): {reference}   values in {unit_name(base)}", title_justify="left", caption_justify="left")
     table.add_column("file (P)", overflow="fold")
     for key in BATCH_TABLE_KEYS:
-        table.add_column(LABELS[key], justify="right")
+        table.add_column(LABELS[key], justify="right", no_wrap=True)
     notes = []
     for r in results:
         if r.failed:
@@ -287,7 +287,7 @@ def pairwise_table(m):
     table.add_column("#", justify="right", style="dim")
     table.add_column("file", overflow="fold")
     for j in range(len(m.files)):
-        table.add_column(str(j + 1), justify="right")
+        table.add_column(str(j + 1), justify="right", no_wrap=True)
     for i, name in enumerate(m.files):
         table.add_row(str(i + 1), name, *(format_number(v) for v in m.matrix[i]))
     notes = [] if symmetric else ["rows are P, columns are Q: KL is not symmetric"]
