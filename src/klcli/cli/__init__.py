@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exit with the code SPEC.md promises."""
     _state["debug"] = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode, click returns the code of a typer.Exit instead of raising it
+        code = app(args=argv, standalone_mode=False)
     except KlcliError as error:
         _fail(error, error.exit_code)
     except typer.Exit as done:
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except Exception as error:  # a bug, or an error a library raised that we did not anticipate
         _fail(f"{type(error).__name__}: {error}", ExitCode.BAD_INPUT)
-    sys.exit(ExitCode.OK)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
 def _click_exceptions():
