@@ -208,3 +208,140 @@ def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str) -> No
 
 def _is_batch(c: Comparison) -> bool:
     return any(isinstance(v, np.ndarray) for v in c.values.values())
+
+
+# ---------------------------------------------------------------------------
+# Batch and pairwise results
+
+#: Columns of the batch table, in order.
+BATCH_TABLE_KEYS = ("kl_pq", "kl_qp", "symmetric_kl", "js", "js_distance")
+
+
+def batch_records(results, *, reference: str) -> list[dict]:
+    """One JSON object per file: the ``compare`` object plus ``"file"``, or ``file`` and ``error``."""
+    return [
+        {"file": r.file, "error": r.error} if r.failed else comparison_record(r.comparison, file=r.file, p=r.file, q=reference)
+        for r in results
+    ]
+
+
+def batch_table(results, *, reference: str, base: str, total: int):
+    """A rich table with one row per file; a failed file's row says so."""
+    from rich.table import Table
+
+    table = Table(title=f"Q (reference): {reference}   values in {unit_name(base)}", title_justify="left", caption_justify="left")
+    table.add_column("file (P)", overflow="fold")
+    for key in BATCH_TABLE_KEYS:
+        table.add_column(LABELS[key], justify="right", no_wrap=True)
+    notes = []
+    for r in results:
+        if r.failed:
+            table.add_row(r.file, "[red]failed[/red]", *[""] * (len(BATCH_TABLE_KEYS) - 1))
+            notes.append(r.error)
+        else:
+            table.add_row(r.file, *(format_number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS))
+    if len(results) < total:
+        notes.insert(0, f"showing {len(results)} of {total} files")
+    if any(not r.failed and r.comparison.info.get("rows") for r in results):
+        notes.append("a file holding several rows shows its --reduction (with none: the largest row)")
+    if notes:
+        table.caption = "\n".join(f"• {note}" for note in notes)
+    return table
+
+
+def print_batch(results, fmt: str, *, reference: str, base: str, total: int) -> None:
+    """Print batch results in ``fmt`` (table, json or csv) to stdout."""
+    if fmt == "json":
+        sys.stdout.write(to_json(batch_records(results, reference=reference)) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(records_to_csv(batch_records(results, reference=reference), keys=["file"]))
+    else:
+        console().print(batch_table(results, reference=reference, base=base, total=total))
+
+
+def pairwise_record(m) -> dict:
+    """``{"files", "metric", "base", "matrix"}`` (plus ``"errors"`` when files were left out)."""
+    record = {"files": list(m.files), "metric": m.metric, "base": m.base, "matrix": m.matrix}
+    if m.failed:
+        record["errors"] = [{"file": r.file, "error": r.error} for r in m.failed]
+    return plain(record)
+
+
+def pairwise_csv(m) -> str:
+    """A square CSV: a ``file`` column, then one column per file (rows are P, columns Q)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["file", *m.files])
+    for name, row in zip(m.files, plain(m.matrix)):
+        writer.writerow([name, *row])
+    return buffer.getvalue()
+
+
+def pairwise_table(m):
+    """A rich table of the matrix; columns are numbered to keep it narrow."""
+    from rich.table import Table
+
+    symmetric = m.metric not in ("kl_pq", "kl_qp")
+    label = LABELS.get(m.metric, m.metric)
+    table = Table(title=f"{label} in {unit_name(m.base)}", title_justify="left", caption_justify="left")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("file", overflow="fold")
+    for j in range(len(m.files)):
+        table.add_column(str(j + 1), justify="right", no_wrap=True)
+    for i, name in enumerate(m.files):
+        table.add_row(str(i + 1), name, *(format_number(v) for v in m.matrix[i]))
+    notes = [] if symmetric else ["rows are P, columns are Q: KL is not symmetric"]
+    notes += [r.error for r in m.failed]
+    if notes:
+        table.caption = "\n".join(f"• {note}" for note in notes)
+    return table
+
+
+def print_pairwise(m, fmt: str) -> None:
+    """Print a pairwise matrix in ``fmt`` (table, json or csv) to stdout."""
+    if fmt == "json":
+        sys.stdout.write(to_json(pairwise_record(m)) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(pairwise_csv(m))
+    else:
+        console().print(pairwise_table(m))
+
+
+class DelayedProgress:
+    """A rich progress bar on stderr that appears only once a run has taken
+    more than ``delay`` seconds, and only when stderr is a terminal.
+
+    Use as a context manager; call the instance with the number of items done.
+    """
+
+    def __init__(self, total: int, description: str, *, delay: float = 1.0, stream=None) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._total, self._description, self._delay = total, description, delay
+        self._stream = stream or sys.stderr
+        self._enabled = bool(getattr(self._stream, "isatty", lambda: False)())
+        self._done = 0
+        self._bar = None
+
+    def __call__(self, advance: int) -> None:
+        self._done += advance
+        if not self._enabled:
+            return
+        if self._bar is None and self._clock() - self._start > self._delay:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._bar = Progress(console=Console(file=self._stream), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self._description, total=self._total, completed=self._done)
+        elif self._bar is not None:
+            self._bar.update(self._task, completed=self._done)
+
+    def __enter__(self) -> "DelayedProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()

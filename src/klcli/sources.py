@@ -340,16 +340,37 @@ def _single_column_fast(text: str):
     if not body or "\n\n" in body or " " in body.strip():
         return None
     n_lines = body.count("\n") + 1
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy warns when it stops at a bad cell
-            values = np.fromstring(body, dtype=np.float64, sep=" ")
-    except ValueError:  # ... or raises, where warnings are errors
-        return None
-    if values.size != n_lines or not np.isfinite(values).all():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy warns when it stops at a bad cell
+        values = _parse_numbers(body)
+    if values is None or values.size != n_lines or not np.isfinite(values).all():
         return None
     offset = len(text) - len(text.lstrip("\n")) + (2 if header is not None else 1)
     return values, np.arange(offset, offset + n_lines), header
+
+
+def _parse_numbers(body: str) -> np.ndarray | None:
+    """Whitespace-separated numbers as float64, or None if a cell is not a number.
+
+    Counts (integers only) take a parser about five times faster than the
+    float one.
+
+    >>> _parse_numbers("3\\n0\\n12").tolist(), _parse_numbers("0.5\\n2").tolist(), _parse_numbers("1\\n2x")
+    ([3.0, 0.0, 12.0], [0.5, 2.0], None)
+    """
+    try:
+        if not any(ch in body for ch in ".eEnNiI"):
+            counts = np.fromstring(body, dtype=np.int64, sep=" ")
+            # int64 saturates on overflow: leave such numbers to the float parser
+            if counts.size and np.abs(counts).max() < _INT_EXACT:
+                return counts.astype(np.float64)
+        return np.fromstring(body, dtype=np.float64, sep=" ")
+    except ValueError:  # a cell that is not a number
+        return None
+
+
+#: Integers below this convert to float64 exactly (2**53).
+_INT_EXACT = 1 << 53
 
 
 def _unquote(cell: str) -> str:

@@ -85,8 +85,9 @@ def _root(
 
 # Commands register themselves on `app` when imported.
 from klcli.cli import compare as _compare  # noqa: E402,F401
+from klcli.cli import batch as _batch  # noqa: E402,F401
 
 
-def main() -> None:
-    """Entry point of the ``klcli`` console script."""
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``klcli`` console script; exits with the SPEC.md code."""
+    app(args=argv)
