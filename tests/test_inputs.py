@@ -234,3 +234,11 @@ def test_debug_shows_the_traceback():
         from klcli.cli import app
 
         app(["--debug", "compare", "1,-2", "1,2"], standalone_mode=False)
+
+
+def test_labelled_logits_need_the_same_labels(tmp_path):
+    p = write(tmp_path, "p.json", '{"a": 1.5, "b": -2}')
+    q = write(tmp_path, "q.json", '{"a": 0.5, "c": 1}')
+    assert "same labels" in fails(p, q, "--from", "logits")
+    same = write(tmp_path, "r.json", '{"b": -2, "a": 1.5}')
+    assert run_cli("compare", p, same, "--from", "logits", "-f", "json").json()["kl_pq"] == 0

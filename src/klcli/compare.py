@@ -117,6 +117,10 @@ def prepare_pair(p: Histogram, q: Histogram, options: CompareOptions):
             if np.isnan(h.values).any() or np.isposinf(h.values).any():
                 index = tuple(int(i) for i in np.argwhere(np.isnan(h.values) | np.isposinf(h.values))[0])
                 raise InputError(f"{h.name}: {h.where(index)}: {options.from_} must be finite numbers or -inf")
+    if options.from_ != "probs" and p.labels is not None and q.labels is not None and set(p.labels) != set(q.labels):
+        # a label missing on one side would be filled with 0, which is a real logit, not "no mass"
+        missing = sorted(set(p.labels) ^ set(q.labels))[0]
+        raise InputError(f"--from {options.from_} needs the same labels on both sides; {missing!r} is on one side only")
     pv, qv, labels = align(p, q)
     pv, qv = np.broadcast_arrays(pv, qv) if pv.ndim != qv.ndim else (pv, qv)
     if options.from_ == "probs":
