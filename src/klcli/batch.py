@@ -2,7 +2,7 @@
 
 Files are read in parallel threads, in input order, through the same reader
 and preparation as ``compare`` (:func:`klcli.sources.read_source`,
-:func:`klcli.compare.prepare_pair`). The prepared 1-D pairs are stacked into
+:func:`klcli.compare.prepare_side`). The prepared 1-D pairs are stacked into
 2-D blocks of the same length and every divergence of a block comes from one
 vectorised pass of :func:`klcli.discrete.divergences`, so each file gets the
 values ``compare FILE REF`` gives, at a fraction of the cost. Blocks are
@@ -35,7 +35,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from klcli import discrete
-from klcli.compare import CompareOptions, prepare_pair
+from klcli.compare import CompareOptions, pair_sides, prepare_side
 from klcli.errors import InputError, KlcliError, UsageError
 from klcli.result import VALUE_KEYS, Comparison, parse_base
 from klcli.sources import _EXTENSIONS, Histogram, read_source
@@ -228,7 +228,7 @@ def compare_batch(
     q = read_source(reference, role="REF", input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
     if not isinstance(q, Histogram):
         raise InputError(f"REF: {reference} is a distribution spec; batch compares histogram files with a histogram")
-    prepare_pair(q, q, options)  # validate the reference once, before any file
+    reference_side = prepare_side(q, options, "Q")  # validated once, before any file
     results: list[FileResult] = [FileResult(path) for path in files]
     blocks = _Blocks(options, results)
     for index, outcome in enumerate(_read_in_order(files, options, jobs)):
@@ -236,7 +236,7 @@ def compare_batch(
         try:
             if isinstance(outcome, KlcliError):
                 raise outcome
-            blocks.add(index, prepare_pair(outcome, q, options))
+            blocks.add(index, pair_sides(prepare_side(outcome, options, "P"), reference_side, options))
         except KlcliError as error:
             if not keep_going:
                 raise InputError(_message(path, error)) from None
@@ -391,7 +391,7 @@ def pairwise_matrix(
                 raise outcome
             if outcome.values.ndim != 1:
                 raise InputError(f"{path}: holds a 2-D batch of {outcome.values.shape[0]} rows; --pairwise compares 1-D histograms")
-            prepare_pair(outcome, outcome, options)  # validates its weights (or logits)
+            prepare_side(outcome, options, path)  # validates its weights (or logits)
             histograms.append(outcome)
         except KlcliError as error:
             if not keep_going:
@@ -465,7 +465,8 @@ def _prepare_rows(histograms: list[Histogram], options: CompareOptions) -> tuple
         if h.values.shape[-1] != length:
             raise InputError(f"{h.name} has {h.values.shape[-1]} bins but {first.name} has {length}: positional histograms must have the same length")
     stacked = Histogram(np.stack([h.values for h in histograms]), "files", first.kind)
-    p, _, log_p, _, _, _ = prepare_pair(stacked, stacked, options)
+    side = prepare_side(stacked, options)
+    p, _, log_p, _, _, _ = pair_sides(side, side, options)  # smoothing, as compare applies it
     return p, log_p
 
 

@@ -10,7 +10,7 @@ sources and options, but prints nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -102,49 +102,75 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
     return comparison
 
 
-def prepare_pair(p: Histogram, q: Histogram, options: CompareOptions):
-    """Align two histograms and turn them into probabilities (and log-probabilities).
+@dataclass
+class Side:
+    """One histogram read as a distribution, before it is paired with the other.
+
+    ``values`` are the normalised probabilities, ``logs`` their logarithms
+    when they were read as logits or log-probabilities (else None).
+    """
+
+    values: np.ndarray
+    logs: np.ndarray | None
+    labels: list[str] | None
+    name: str
+    notes: list[str]
+
+
+def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side:
+    """Validate one histogram and turn it into probabilities (``--from`` says how).
+
+    >>> side = prepare_side(Histogram(np.array([1.0, 3.0]), "h", "inline"), CompareOptions())
+    >>> side.values.tolist(), side.notes
+    ([0.25, 0.75], ['P was normalised: its weights summed to 4'])
+    """
+    notes: list[str] = []
+    if options.from_ == "probs":
+        check_weights(h)
+        totals = h.values.sum(axis=-1, keepdims=True)
+        if np.any(np.abs(totals - 1) > 1e-9):
+            shown = f"{float(totals[0]):.6g}" if h.values.ndim == 1 else "values other than 1"
+            notes.append(f"{role} was normalised: its weights summed to {shown}")
+        return Side(h.values / totals, None, h.labels, h.name, notes)
+    bad = np.isnan(h.values) | np.isposinf(h.values)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(f"{h.name}: {h.where(index)}: {options.from_} must be finite numbers or -inf")
+    logs = discrete.log_softmax(h.values, temperature=options.temperature)
+    if options.from_ == "logprobs" and options.temperature == 1.0:
+        with np.errstate(over="ignore"):
+            if np.any(np.abs(np.exp(h.values).sum(axis=-1) - 1) > 1e-6):
+                notes.append(f"{role}'s log-probabilities did not sum to 1 and were renormalised")
+    return Side(np.exp(logs), logs, h.labels, h.name, notes)
+
+
+def pair_sides(p: Side, q: Side, options: CompareOptions):
+    """Put two prepared sides on common bins (by label or position); smooth if asked.
 
     Returns ``(p, q, log_p, log_q, labels, notes)``; the logs are None for
     ``--from probs``. A 1-D side is broadcast against a 2-D batch.
     """
-    notes: list[str] = []
-    if options.from_ == "probs":
-        check_weights(p)
-        check_weights(q)
-    else:
-        for h in (p, q):
-            if np.isnan(h.values).any() or np.isposinf(h.values).any():
-                index = tuple(int(i) for i in np.argwhere(np.isnan(h.values) | np.isposinf(h.values))[0])
-                raise InputError(f"{h.name}: {h.where(index)}: {options.from_} must be finite numbers or -inf")
-    if options.from_ != "probs" and p.labels is not None and q.labels is not None and set(p.labels) != set(q.labels):
-        # a label missing on one side would be filled with 0, which is a real logit, not "no mass"
+    if options.smooth and options.from_ != "probs":
+        raise UsageError("--smooth applies to --from probs")
+    if p.logs is not None and p.labels is not None and q.labels is not None and set(p.labels) != set(q.labels):
+        # a label missing on one side would be filled with probability 0, yet its logit had mass
         missing = sorted(set(p.labels) ^ set(q.labels))[0]
         raise InputError(f"--from {options.from_} needs the same labels on both sides; {missing!r} is on one side only")
+    notes = p.notes + q.notes
     pv, qv, labels = align(p, q)
     pv, qv = np.broadcast_arrays(pv, qv) if pv.ndim != qv.ndim else (pv, qv)
-    if options.from_ == "probs":
-        sides = []
-        for h, v in ((p, pv), (q, qv)):
-            totals = v.sum(axis=-1)
-            if np.any(np.abs(totals - 1) > 1e-9):
-                shown = f"{float(totals):.6g}" if np.ndim(totals) == 0 else "values other than 1"
-                notes.append(f"{'P' if h is p else 'Q'} was normalised: its weights summed to {shown}")
-            sides.append(v / totals[..., None] if np.ndim(totals) else v / totals)
-        pv, qv = sides
+    if p.logs is None:
         if options.smooth:
             pv, qv = discrete.smooth(pv, options.smooth), discrete.smooth(qv, options.smooth)
             notes.append(f"smoothed with eps = {options.smooth:g} on both sides: p ← (p + eps) / (1 + K·eps)")
         return pv, qv, None, None, labels, notes
-    if options.smooth:
-        raise UsageError("--smooth applies to --from probs")
-    lp = discrete.log_softmax(pv, temperature=options.temperature)
-    lq = discrete.log_softmax(qv, temperature=options.temperature)
-    if options.from_ == "logprobs" and options.temperature == 1.0:
-        for name, raw in (("P", pv), ("Q", qv)):
-            with np.errstate(over="ignore"):
-                if np.any(np.abs(np.exp(raw).sum(axis=-1) - 1) > 1e-6):
-                    notes.append(f"{name}'s log-probabilities did not sum to 1 and were renormalised")
+    lp, lq, _ = align(replace(p, values=p.logs), replace(q, values=q.logs))
+    lp, lq = np.broadcast_arrays(lp, lq) if lp.ndim != lq.ndim else (lp, lq)
     if options.temperature != 1.0:
         notes.append(f"temperature T = {options.temperature:g}: softmax({options.from_} / T) on both sides")
-    return np.exp(lp), np.exp(lq), lp, lq, labels, notes
+    return pv, qv, lp, lq, labels, notes
+
+
+def prepare_pair(p: Histogram, q: Histogram, options: CompareOptions):
+    """Validate, normalise and align two histograms: :func:`prepare_side` on each, then :func:`pair_sides`."""
+    return pair_sides(prepare_side(p, options, "P"), prepare_side(q, options, "Q"), options)
