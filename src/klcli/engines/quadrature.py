@@ -1,0 +1,145 @@
+"""1-D quadrature (continuous) and summation (discrete) of KL and JS divergences.
+
+Continuous pairs are integrated with :func:`scipy.integrate.quad` over the
+union of both supports, split at the families' landmarks (locations, modes,
+a ladder of scales) and at finite support ends; infinite tails are left to
+quad's own variable change. The integrand is built from log densities,
+``p (d + expm1(-d))`` with ``d = log p - log q`` (see :mod:`._terms`), so it
+never goes negative and stays accurate for nearly equal densities.
+
+Discrete pairs are summed over ``0..K`` where both tails beyond ``K`` hold
+less than 1e-17 of the mass (from each family's survival function).
+
+Independent vectors add their per-dimension KL; JS needs scalars.
+
+>>> from klcli.families import Normal, StudentT
+>>> estimate = kl(StudentT(5), Normal(0, 1))
+>>> round(estimate.value, 8), estimate.error < 1e-9
+(0.0255597, True)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from klcli.engines._terms import weighted_terms
+from klcli.families import Distribution, Mixture, Univariate
+
+TAIL_MASS = 1e-17
+MAX_TERMS = 200_000_000
+CHUNK = 1 << 20
+LOG_2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A quadrature value and its absolute error estimate (nats)."""
+
+    value: float
+    error: float
+
+
+class NotIntegrable(Exception):
+    """Quadrature cannot serve this pair (the message says why)."""
+
+
+def _scalar_parts(distribution: Distribution) -> list[Distribution]:
+    if isinstance(distribution, (Univariate, Mixture)) and distribution.event_shape in ((), (distribution.dim,)):
+        return distribution.marginals()
+    raise NotIntegrable(f"{distribution.name} is not a product of 1-D distributions")
+
+
+def check(p: Distribution, q: Distribution, *, js: bool = False) -> None:
+    """Raise :class:`NotIntegrable` unless quadrature can compute KL (or JS) of ``p`` and ``q``."""
+    for distribution in (p, q):
+        if not isinstance(distribution, (Univariate, Mixture)):
+            raise NotIntegrable(f"{distribution.name} is multivariate")
+    if js and (p.event_shape or q.event_shape):
+        raise NotIntegrable("JS of vectors does not split into 1-D integrals")
+    if p.event_shape != q.event_shape:
+        raise NotIntegrable("different dimensions")
+    if isinstance(p, Mixture) and p.event_shape or isinstance(q, Mixture) and q.event_shape:
+        raise NotIntegrable("mixtures of vectors do not split into 1-D integrals")
+
+
+def kl(p: Distribution, q: Distribution) -> Estimate:
+    """KL(P‖Q) by 1-D quadrature or summation, summed over independent dimensions."""
+    check(p, q)
+    parts = [_one_dimensional(a, b, js=False) for a, b in zip(_scalar_parts(p), _scalar_parts(q))]
+    return Estimate(sum(e.value for e in parts), sum(e.error for e in parts))
+
+
+def js(p: Distribution, q: Distribution) -> Estimate:
+    """Jensen–Shannon divergence of two scalar distributions by quadrature or summation."""
+    check(p, q, js=True)
+    return _one_dimensional(p, q, js=True)
+
+
+def _one_dimensional(p: Distribution, q: Distribution, *, js: bool) -> Estimate:
+    if p.is_discrete:
+        return _summed(p, q, js)
+    if not js and not q.support.contains(p.support):
+        return Estimate(math.inf, 0.0)
+    return _integrated(p, q, js)
+
+
+def _pair_terms(log_p: np.ndarray, log_q: np.ndarray, js: bool) -> np.ndarray:
+    if not js:
+        return weighted_terms(log_p, log_q)
+    log_m = np.logaddexp(log_p, log_q) - LOG_2
+    return 0.5 * (weighted_terms(log_p, log_m) + weighted_terms(log_q, log_m))
+
+
+def _summed(p: Distribution, q: Distribution, js: bool) -> Estimate:
+    low = int(min(p.support.low, q.support.low))
+    high = int(max(p.tail_bound(TAIL_MASS), q.tail_bound(TAIL_MASS)))
+    if high - low > MAX_TERMS:
+        raise NotIntegrable(f"the support to sum over has more than {MAX_TERMS:,} points")
+    total = 0.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for start in range(low, high + 1, CHUNK):
+            k = np.arange(start, min(start + CHUNK, high + 1), dtype=np.float64)
+            total += math.fsum(_pair_terms(p.log_prob(k), q.log_prob(k), js))
+    return Estimate(total, 4 * TAIL_MASS)
+
+
+def _breakpoints(p: Distribution, q: Distribution, low: float, high: float) -> list[float]:
+    points = np.concatenate([p.landmarks(), q.landmarks(), np.ravel([p.support.low, p.support.high, q.support.low, q.support.high])])
+    points = np.unique(points[np.isfinite(points) & (points > low) & (points < high)])
+    return [low, *points.tolist(), high]
+
+
+def _integrated(p: Distribution, q: Distribution, js: bool) -> Estimate:
+    from scipy.integrate import IntegrationWarning, quad
+
+    low = float(min(p.support.low, q.support.low))
+    high = float(max(p.support.high, q.support.high))
+    infinite = False
+
+    def integrand(x: float) -> float:
+        nonlocal infinite
+        point = np.array([x])
+        value = float(_pair_terms(p.log_prob(point), q.log_prob(point), js)[0])
+        if value == math.inf:
+            infinite = True
+            return 0.0
+        return value
+
+    points = _breakpoints(p, q, low, high)
+    total = error = 0.0
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        warnings.simplefilter("error", IntegrationWarning)
+        for a, b in zip(points[:-1], points[1:]):
+            try:
+                value, abserr = quad(integrand, a, b, epsabs=1e-14, epsrel=1e-11, limit=200)
+            except IntegrationWarning as warning:
+                raise NotIntegrable(f"quadrature did not converge on [{a:g}, {b:g}]: {str(warning).splitlines()[0]}") from None
+            total += value
+            error += abserr
+    if infinite:
+        return Estimate(math.inf, 0.0)
+    return Estimate(max(total, 0.0), error)
