@@ -37,10 +37,11 @@ LOG_2 = math.log(2.0)
 
 @dataclass(frozen=True)
 class Estimate:
-    """A quadrature value and its absolute error estimate (nats)."""
+    """A quadrature value, its absolute error estimate (nats) and a remark for people."""
 
     value: float
     error: float
+    note: str = ""
 
 
 class NotIntegrable(Exception):
@@ -70,7 +71,8 @@ def kl(p: Distribution, q: Distribution) -> Estimate:
     """KL(P‖Q) by 1-D quadrature or summation, summed over independent dimensions."""
     check(p, q)
     parts = [_one_dimensional(a, b, js=False) for a, b in zip(_scalar_parts(p), _scalar_parts(q))]
-    return Estimate(sum(e.value for e in parts), sum(e.error for e in parts))
+    notes = "; ".join(sorted({e.note for e in parts if e.note}))
+    return Estimate(sum(e.value for e in parts), sum(e.error for e in parts), notes)
 
 
 def js(p: Distribution, q: Distribution) -> Estimate:
@@ -137,7 +139,11 @@ def _integrated(p: Distribution, q: Distribution, js: bool) -> Estimate:
             try:
                 value, abserr = quad(integrand, a, b, epsabs=1e-14, epsrel=1e-11, limit=200)
             except IntegrationWarning as warning:
-                raise NotIntegrable(f"quadrature did not converge on [{a:g}, {b:g}]: {str(warning).splitlines()[0]}") from None
+                message = str(warning).splitlines()[0]
+                if not js and math.isinf(a - b) and "divergent" in message:
+                    # the KL integrand is non-negative: a divergent tail means KL = inf
+                    return Estimate(math.inf, 0.0, f"the KL integral diverges in the tail [{a:g}, {b:g}]")
+                raise NotIntegrable(f"quadrature did not converge on [{a:g}, {b:g}]: {message}") from None
             total += value
             error += abserr
     if infinite:
