@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from klcli.engines._terms import weighted_terms
-from klcli.families import Distribution, Mixture, Univariate
+from klcli.families import Distribution, Univariate
 
 TAIL_MASS = 1e-17
 MAX_TERMS = 200_000_000
@@ -49,22 +49,19 @@ class NotIntegrable(Exception):
 
 
 def _scalar_parts(distribution: Distribution) -> list[Distribution]:
-    if isinstance(distribution, (Univariate, Mixture)) and distribution.event_shape in ((), (distribution.dim,)):
-        return distribution.marginals()
-    raise NotIntegrable(f"{distribution.name} is not a product of 1-D distributions")
+    """The independent 1-D factors of a distribution."""
+    return distribution.marginals() if isinstance(distribution, Univariate) else [distribution]
 
 
 def check(p: Distribution, q: Distribution, *, js: bool = False) -> None:
     """Raise :class:`NotIntegrable` unless quadrature can compute KL (or JS) of ``p`` and ``q``."""
     for distribution in (p, q):
-        if not isinstance(distribution, (Univariate, Mixture)):
+        if distribution.event_shape and not isinstance(distribution, Univariate):
             raise NotIntegrable(f"{distribution.name} is multivariate")
-    if js and (p.event_shape or q.event_shape):
+    if js and p.event_shape:
         raise NotIntegrable("JS of vectors does not split into 1-D integrals")
     if p.event_shape != q.event_shape:
         raise NotIntegrable("different dimensions")
-    if isinstance(p, Mixture) and p.event_shape or isinstance(q, Mixture) and q.event_shape:
-        raise NotIntegrable("mixtures of vectors do not split into 1-D integrals")
 
 
 def kl(p: Distribution, q: Distribution) -> Estimate:
