@@ -51,10 +51,13 @@ class NumpyOps:
         return np.clip(x, 0, high).astype(np.int64)
 
     def solve_lower(self, tril: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-        """Solve ``tril @ X = rhs`` for a lower-triangular ``tril``."""
+        """Solve ``tril @ X = rhs`` for a lower-triangular ``tril`` (``rhs`` may be overwritten)."""
         from scipy.linalg import solve_triangular
 
-        return solve_triangular(tril, rhs, lower=True, check_finite=False)
+        return solve_triangular(tril, rhs, lower=True, check_finite=False, overwrite_b=True)
+
+    def squared_column_norms(self, matrix: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->j", matrix, matrix)
 
     def to_numpy(self, value: np.ndarray) -> np.ndarray:
         return value
@@ -99,6 +102,9 @@ class TorchOps:
 
     def solve_lower(self, tril: Any, rhs: Any) -> Any:
         return self.torch.linalg.solve_triangular(tril, rhs, upper=False)
+
+    def squared_column_norms(self, matrix: Any) -> Any:
+        return (matrix * matrix).sum(dim=0)
 
     def to_numpy(self, value: Any) -> np.ndarray:
         return value.detach().cpu().numpy()

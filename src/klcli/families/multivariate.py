@@ -110,8 +110,8 @@ class MultivariateNormal(Distribution):
         return {"loc": self.loc, "tril": self.scale_tril, "half_log_det": self.log_diagonal.sum()}
 
     def _log_prob(self, x, ops, a):
-        whitened = ops.solve_lower(a["tril"], (x - a["loc"]).T)
-        mahalanobis = ops.sum(ops.square(whitened), axis=0)
+        whitened = ops.solve_lower(a["tril"], (x - a["loc"]).T)  # a fresh array: may be overwritten
+        mahalanobis = ops.squared_column_norms(whitened)
         return -0.5 * (self.dim * LOG_2PI + mahalanobis) - a["half_log_det"]
 
     def sample(self, n, rng):
