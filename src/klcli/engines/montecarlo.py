@@ -68,6 +68,8 @@ class _Moments:
     infinite: bool = False
 
     def add(self, d: np.ndarray, r: np.ndarray | None) -> None:
+        if not d.size:
+            return
         if np.any(np.isposinf(d)):
             self.infinite = True  # a draw of P where q = 0: KL(P‖Q) is infinite
             return
@@ -142,12 +144,19 @@ def _covers(p: Distribution, q: Distribution) -> bool:
 
 
 def _log_ratios(log_a: Any, log_b: Any, ops: Any, control_variate: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-draw ``d = log a - log b`` and, for the control variate, ``r = exp(-d)`` (numpy)."""
+    """Per-draw ``d = log a - log b`` and, for the control variate, ``r = exp(-d)`` (numpy).
+
+    Draws where A's log density is not finite, or B's is +inf or NaN, are dropped:
+    they are floating-point artefacts (a gamma(0.01) draw that underflows to 0, a
+    beta draw rounded onto an end where the density is infinite), events of
+    probability zero. ``log b = -inf`` stays: it makes the divergence infinite.
+    """
+    log_a, log_b = ops.to_numpy(log_a), ops.to_numpy(log_b)
+    keep = np.isfinite(log_a) & (np.isfinite(log_b) | np.isneginf(log_b))
+    if not keep.all():
+        log_a, log_b = log_a[keep], log_b[keep]
     d = log_a - log_b
-    r = ops.exp(-d) if control_variate else None
-    if ops is not NUMPY:
-        d, r = ops.to_numpy(d), None if r is None else ops.to_numpy(r)
-    return d, r
+    return d, (np.exp(-d) if control_variate else None)
 
 
 def estimate(

@@ -8,7 +8,7 @@ quad's own variable change. The integrand is built from log densities,
 never goes negative and stays accurate for nearly equal densities.
 
 Discrete pairs are summed over ``0..K`` where both tails beyond ``K`` hold
-less than 1e-17 of the mass (from each family's survival function).
+less than 1e-17 of the mass (from each family's survival function); for KL,\nonly P's range is summed and the mass of Q beyond it is added back.
 
 Independent vectors add their per-dimension KL; JS needs scalars.
 
@@ -94,16 +94,27 @@ def _pair_terms(log_p: np.ndarray, log_q: np.ndarray, js: bool) -> np.ndarray:
 
 
 def _summed(p: Distribution, q: Distribution, js: bool) -> Estimate:
+    """Sum over 0..K, K the larger tail bound (JS), or P's own tail bound (KL).
+
+    KL(P‖Q) sums ``p log(p/q) - p + q`` over P's range R; the terms dropped
+    outside R add up to ``1 - Q(R)`` (P's mass there is below 1e-17), which
+    is added back when Q reaches beyond R.
+    """
     low = int(min(p.support.low, q.support.low))
-    high = int(max(p.tail_bound(TAIL_MASS), q.tail_bound(TAIL_MASS)))
+    p_high, q_high = int(p.tail_bound(TAIL_MASS)), int(q.tail_bound(TAIL_MASS))
+    high = max(p_high, q_high) if js else p_high
     if high - low > MAX_TERMS:
         raise NotIntegrable(f"the support to sum over has more than {MAX_TERMS:,} points")
-    total = 0.0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    total = q_mass = 0.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         for start in range(low, high + 1, CHUNK):
             k = np.arange(start, min(start + CHUNK, high + 1), dtype=np.float64)
-            total += math.fsum(_pair_terms(p.log_prob(k), q.log_prob(k), js))
-    return Estimate(total, 4 * TAIL_MASS)
+            log_p, log_q = p.log_prob(k), q.log_prob(k)
+            total += float(np.sum(_pair_terms(log_p, log_q, js)))
+            q_mass += float(np.sum(np.exp(log_q)))
+    if not js and q_high > p_high:
+        total += max(1.0 - q_mass, 0.0)
+    return Estimate(total, 4 * TAIL_MASS + 1e-15 * abs(total))
 
 
 def _breakpoints(p: Distribution, q: Distribution, low: float, high: float) -> list[float]:
