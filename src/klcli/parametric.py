@@ -28,7 +28,6 @@ from klcli.families import Distribution
 from klcli.result import Comparison
 
 ENGINES = ("auto", "closed", "quad", "mc")
-_METHOD = {"closed": "closed_form", "quad": "quadrature", "mc": "monte_carlo"}
 
 
 def compare_distributions(

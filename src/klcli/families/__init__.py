@@ -67,38 +67,9 @@ def catalogue() -> list[tuple[str, str, str, str]]:
             kind = "multivariate"
         elif cls is Mixture:
             kind = "either"
-        rows.append((name, parameters, _SUPPORTS[name], kind))
+        rows.append((name, parameters, cls.support_text, kind))
     return rows
 
-
-_SUPPORTS = {
-    "bernoulli": "{0, 1}",
-    "categorical": "{0, ..., K-1}",
-    "binomial": "{0, ..., total_count}",
-    "poisson": "{0, 1, ...}",
-    "geometric": "{0, 1, ...}",
-    "negativebinomial": "{0, 1, ...}",
-    "normal": "real",
-    "lognormal": "(0, inf)",
-    "halfnormal": "[0, inf)",
-    "laplace": "real",
-    "cauchy": "real",
-    "halfcauchy": "[0, inf)",
-    "studentt": "real",
-    "logistic": "real",
-    "exponential": "[0, inf)",
-    "gamma": "(0, inf)",
-    "chi2": "(0, inf)",
-    "beta": "[0, 1]",
-    "uniform": "[low, high]",
-    "gumbel": "real",
-    "pareto": "[scale, inf)",
-    "weibull": "[0, inf)",
-    "vonmises": "[-pi, pi]",
-    "dirichlet": "simplex",
-    "mvn": "R^d",
-    "mixture": "union of the components'",
-}
 
 __all__ = [
     "ALIASES",

@@ -102,6 +102,8 @@ class Distribution:
     defaults: ClassVar[dict[str, Any]] = {}
     one_of: ClassVar[tuple[str, ...]] = ()
     is_discrete: ClassVar[bool] = False
+    #: the support in words, for people (``real``, ``[0, inf)``, ``simplex``...)
+    support_text: ClassVar[str]
     #: number of array dimensions each parameter has for one event (0: scalar)
     parameter_ndim: ClassVar[dict[str, int]] = {}
 
@@ -259,9 +261,9 @@ class Univariate(Distribution):
 
     @property
     def support(self) -> Support:
-        low, high, kind = self._interval()
+        low, high = self._interval()
         shape = self.event_shape
-        return Support(np.broadcast_to(low, shape), np.broadcast_to(high, shape), kind, self.is_discrete)
+        return Support(np.broadcast_to(low, shape), np.broadcast_to(high, shape), self.support_text, self.is_discrete)
 
     def entropy(self) -> float | None:
         values = self._entropy()
@@ -277,7 +279,8 @@ class Univariate(Distribution):
     def _landmarks(self) -> np.ndarray:
         raise NotImplementedError
 
-    def _interval(self) -> tuple[Any, Any, str]:
+    def _interval(self) -> tuple[Any, Any]:
+        """Lowest and highest values of the support (elementwise)."""
         raise NotImplementedError
 
     def _draw(self, rng: np.random.Generator, size: tuple[int, ...]) -> np.ndarray:

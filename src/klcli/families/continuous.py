@@ -12,6 +12,7 @@ import math
 import numpy as np
 from scipy import special
 
+from klcli.errors import InputError
 from klcli.families._ops import LOG_2, LOG_2PI
 from klcli.families.base import INF, POSITIVE, REAL, Univariate, spread_points
 
@@ -27,8 +28,10 @@ class _LocScale(Univariate):
     def _log_prob_arrays(self):
         return {"loc": self.loc, "scale": self.scale, "log_scale": np.log(self.scale)}
 
+    support_text = "real"
+
     def _interval(self):
-        return NEG_INF, INF, "real"
+        return NEG_INF, INF
 
     def _landmarks(self):
         return spread_points(self.loc, self.scale)
@@ -66,8 +69,10 @@ class LogNormal(_LocScale):
     def _draw(self, rng, size):
         return rng.lognormal(self.loc, self.scale, size)
 
+    support_text = "(0, inf)"
+
     def _interval(self):
-        return 0.0, INF, "(0, inf)"
+        return 0.0, INF
 
     def _landmarks(self):
         return np.exp(spread_points(self.loc, self.scale)[1:-1])
@@ -84,8 +89,10 @@ class _HalfScale(Univariate):
     def _log_prob_arrays(self):
         return {"scale": self.scale, "log_scale": np.log(self.scale)}
 
+    support_text = "[0, inf)"
+
     def _interval(self):
-        return 0.0, INF, "[0, inf)"
+        return 0.0, INF
 
     def _landmarks(self):
         return spread_points(0.0, self.scale)[4:]
@@ -214,8 +221,10 @@ class StudentT(Univariate):
     def _draw(self, rng, size):
         return self.loc + self.scale * rng.standard_t(self.df, size)
 
+    support_text = "real"
+
     def _interval(self):
-        return NEG_INF, INF, "real"
+        return NEG_INF, INF
 
     def _landmarks(self):
         return spread_points(self.loc, self.scale)
@@ -247,8 +256,10 @@ class Exponential(Univariate):
     def _draw(self, rng, size):
         return rng.exponential(1.0 / self.rate, size)
 
+    support_text = "[0, inf)"
+
     def _interval(self):
-        return 0.0, INF, "[0, inf)"
+        return 0.0, INF
 
     def _landmarks(self):
         return spread_points(0.0, 1.0 / self.rate)[4:]
@@ -277,8 +288,10 @@ class Gamma(Univariate):
     def _draw(self, rng, size):
         return rng.gamma(self.concentration, 1.0 / self.rate, size)
 
+    support_text = "(0, inf)"
+
     def _interval(self):
-        return 0.0, INF, "(0, inf)"
+        return 0.0, INF
 
     def _landmarks(self):
         mean = self.concentration / self.rate
@@ -323,8 +336,10 @@ class Beta(Univariate):
     def _draw(self, rng, size):
         return rng.beta(self.concentration1, self.concentration0, size)
 
+    support_text = "[0, 1]"
+
     def _interval(self):
-        return 0.0, 1.0, "[0, 1]"
+        return 0.0, 1.0
 
     def _landmarks(self):
         total = self.concentration1 + self.concentration0
@@ -351,8 +366,6 @@ class Uniform(Univariate):
     constraints = {"low": REAL, "high": REAL}
 
     def _derive(self):
-        from klcli.errors import InputError
-
         bad = ~(self.high > self.low)
         if np.any(bad):
             index = np.argwhere(np.atleast_1d(bad))[0][0]
@@ -371,8 +384,10 @@ class Uniform(Univariate):
     def _draw(self, rng, size):
         return rng.uniform(self.low, self.high, size)
 
+    support_text = "[low, high]"
+
     def _interval(self):
-        return self.low, self.high, "[low, high]"
+        return self.low, self.high
 
     def _landmarks(self):
         return np.array([self.low, self.high])
@@ -401,8 +416,10 @@ class Pareto(Univariate):
     def _draw(self, rng, size):
         return self.scale * (1.0 + rng.pareto(self.alpha, size))
 
+    support_text = "[scale, inf)"
+
     def _interval(self):
-        return self.scale, INF, "[scale, inf)"
+        return self.scale, INF
 
     def _landmarks(self):
         return self.scale * np.array([1.0, 1.1, 2, 10, 100])
@@ -433,8 +450,10 @@ class Weibull(Univariate):
     def _draw(self, rng, size):
         return self.scale * rng.weibull(self.concentration, size)
 
+    support_text = "[0, inf)"
+
     def _interval(self):
-        return 0.0, INF, "[0, inf)"
+        return 0.0, INF
 
     def _landmarks(self):
         return self.scale * np.array([1e-6, 1e-3, 0.1, 0.5, 1, 2, 4, 10])
@@ -465,8 +484,10 @@ class VonMises(Univariate):
     def _draw(self, rng, size):
         return rng.vonmises(self.loc, self.concentration, size)
 
+    support_text = "[-pi, pi]"
+
     def _interval(self):
-        return -math.pi, math.pi, "[-pi, pi]"
+        return -math.pi, math.pi
 
     def _landmarks(self):
         centre = np.angle(np.exp(1j * self.loc))

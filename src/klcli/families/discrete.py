@@ -67,8 +67,10 @@ class Bernoulli(_ProbsOrLogits):
     def _draw(self, rng, size):
         return (rng.random(size) < self.probs).astype(np.float64)
 
+    support_text = "{0, 1}"
+
     def _interval(self):
-        return 0, 1, "{0, 1}"
+        return 0, 1
 
     def tail_bound(self, eps: float) -> float:
         return 1.0
@@ -102,8 +104,10 @@ class Binomial(_ProbsOrLogits):
     def _draw(self, rng, size):
         return rng.binomial(self.total_count.astype(np.int64), self.probs, size).astype(np.float64)
 
+    support_text = "{0, ..., total_count}"
+
     def _interval(self):
-        return 0, self.total_count, "{0, ..., total_count}"
+        return 0, self.total_count
 
     def tail_bound(self, eps: float) -> float:
         return float(np.max(self.total_count))
@@ -126,8 +130,10 @@ class Geometric(_ProbsOrLogits):
     def _draw(self, rng, size):
         return (rng.geometric(self.probs, size) - 1).astype(np.float64)
 
+    support_text = "{0, 1, ...}"
+
     def _interval(self):
-        return 0, INF, "{0, 1, ...}"
+        return 0, INF
 
     def tail_bound(self, eps: float) -> float:
         # P(X >= k) = (1 - p)^k
@@ -161,8 +167,10 @@ class NegativeBinomial(_ProbsOrLogits):
         # numpy counts failures before n successes: swap the roles of success and failure
         return rng.negative_binomial(self.total_count, 1 - self.probs, size).astype(np.float64)
 
+    support_text = "{0, 1, ...}"
+
     def _interval(self):
-        return 0, INF, "{0, 1, ...}"
+        return 0, INF
 
     def tail_bound(self, eps: float) -> float:
         # P(X > k) = I_p(k + 1, total_count), the regularised incomplete beta function
@@ -193,8 +201,10 @@ class Poisson(Univariate):
     def _draw(self, rng, size):
         return rng.poisson(self.rate, size).astype(np.float64)
 
+    support_text = "{0, 1, ...}"
+
     def _interval(self):
-        return 0, INF, "{0, 1, ...}"
+        return 0, INF
 
     def tail_bound(self, eps: float) -> float:
         # P(X > k) = P(k + 1, rate), the regularised lower incomplete gamma function
@@ -231,6 +241,7 @@ class Categorical(Distribution):
     constraints = {"probs": NONNEGATIVE, "logits": REAL_OR_MINUS_INF}
     parameter_ndim = {"probs": 1, "logits": 1}
     is_discrete = True
+    support_text = "{0, ..., K-1}"
 
     def _setup(self, params):
         if "probs" in params:
@@ -262,7 +273,7 @@ class Categorical(Distribution):
 
     @property
     def support(self):
-        return Support(0, self.probs.size - 1, "{0, ..., K-1}", discrete=True)
+        return Support(0, self.probs.size - 1, self.support_text, discrete=True)
 
     def tail_bound(self, eps: float) -> float:
         return float(self.probs.size - 1)

@@ -24,6 +24,7 @@ class Mixture(Distribution):
     arguments = ("weights", "components")
     constraints = {"weights": NONNEGATIVE}
     parameter_ndim = {"weights": 1}
+    support_text = "the components'"
 
     def __init__(self, weights, components) -> None:
         if not isinstance(components, (list, tuple)) or not components:
@@ -79,7 +80,7 @@ class Mixture(Distribution):
         supports = [c.support for c in self.components]
         low = np.min([np.asarray(s.low, dtype=float) for s in supports], axis=0)
         high = np.max([np.asarray(s.high, dtype=float) for s in supports], axis=0)
-        return Support(low, high, "union of the components'", self.is_discrete)
+        return Support(low, high, self.support_text, self.is_discrete)
 
     def landmarks(self) -> np.ndarray:
         """Landmarks of every component (scalar mixtures)."""

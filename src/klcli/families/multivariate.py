@@ -23,6 +23,7 @@ class Dirichlet(Distribution):
     arguments = ("concentration",)
     constraints = {"concentration": POSITIVE}
     parameter_ndim = {"concentration": 1}
+    support_text = "simplex"
 
     def _setup(self, params):
         self.concentration = params["concentration"]
@@ -45,7 +46,7 @@ class Dirichlet(Distribution):
     @property
     def support(self):
         shape = self.event_shape
-        return Support(np.zeros(shape), np.ones(shape), "simplex")
+        return Support(np.zeros(shape), np.ones(shape), self.support_text)
 
     def entropy(self):
         c = self.concentration
@@ -73,6 +74,7 @@ class MultivariateNormal(Distribution):
     one_of = ("covariance_matrix", "precision_matrix", "scale_tril")
     constraints = {"loc": REAL, "covariance_matrix": SQUARE_MATRIX, "precision_matrix": SQUARE_MATRIX, "scale_tril": SQUARE_MATRIX}
     parameter_ndim = {"loc": 0, "covariance_matrix": 2, "precision_matrix": 2, "scale_tril": 2}
+    support_text = "R^d"
 
     def _setup(self, params):
         (key,) = [k for k in self.one_of if k in params]
@@ -119,7 +121,7 @@ class MultivariateNormal(Distribution):
 
     @property
     def support(self):
-        return Support(np.full(self.dim, NEG_INF), np.full(self.dim, INF), "R^d")
+        return Support(np.full(self.dim, NEG_INF), np.full(self.dim, INF), self.support_text)
 
     def entropy(self):
         return float(0.5 * self.dim * (1 + LOG_2PI) + self.log_diagonal.sum())
