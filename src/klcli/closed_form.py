@@ -146,9 +146,9 @@ def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _bernoulli_terms(p, q) -> np.ndarray:
     """KL between Bernoulli(p) and Bernoulli(q) elementwise, with 0 log 0 = 0."""
-    p_one, p_zero = np.exp(p.log_p), np.exp(p.log_q)
-    t_one = np.where(p_one > 0, p_one * (p.log_p - q.log_p), 0.0)
-    t_zero = np.where(p_zero > 0, p_zero * (p.log_q - q.log_q), 0.0)
+    p_one, p_zero = np.exp(p.log_success), np.exp(p.log_failure)
+    t_one = np.where(p_one > 0, p_one * (p.log_success - q.log_success), 0.0)
+    t_zero = np.where(p_zero > 0, p_zero * (p.log_failure - q.log_failure), 0.0)
     return t_one + t_zero
 
 
@@ -326,8 +326,8 @@ def _kl_categorical_categorical(p, q):
 @register_kl(Geometric, Geometric)
 def _kl_geometric_geometric(p, q):
     # log(p_p / p_q) + E_P[k] log((1 - p_p) / (1 - p_q)), E_P[k] = (1 - p_p) / p_p
-    mean = np.exp(p.log_q - p.log_p)
-    return p.log_p - q.log_p + np.where(mean > 0, mean * (p.log_q - q.log_q), 0.0)
+    mean = np.exp(p.log_failure - p.log_success)
+    return p.log_success - q.log_success + np.where(mean > 0, mean * (p.log_failure - q.log_failure), 0.0)
 
 
 @register_kl(NegativeBinomial, NegativeBinomial)
@@ -336,8 +336,8 @@ def _kl_negativebinomial_negativebinomial(p, q):
     # the log-gamma terms cancel only for equal r
     if np.any(p.total_count != q.total_count):
         raise NoClosedForm("negativebinomial‖negativebinomial with different total_count")
-    mean = p.total_count * np.exp(p.log_p - p.log_q)
-    return p.total_count * (p.log_q - q.log_q) + np.where(mean > 0, mean * (p.log_p - q.log_p), 0.0)
+    mean = p.total_count * np.exp(p.log_success - p.log_failure)
+    return p.total_count * (p.log_failure - q.log_failure) + np.where(mean > 0, mean * (p.log_success - q.log_success), 0.0)
 
 
 @register_kl(Poisson, Poisson)
@@ -364,7 +364,7 @@ def _kl_poisson_bounded(p, q):
     # a Poisson with positive rate has mass beyond any finite count: infinite.
     # rate 0 is a point mass at 0: KL = -log Q(0), Q(0) = (1 - probs)^total_count
     count = q.total_count if isinstance(q, Binomial) else 1.0
-    log_q_at_zero = np.where(count == 0, 0.0, count * q.log_q)
+    log_q_at_zero = np.where(count == 0, 0.0, count * q.log_failure)
     return np.where(p.rate > 0, INF, -log_q_at_zero)
 
 

@@ -23,8 +23,8 @@ from klcli.families.base import (
     PROBABILITY_NOT_ZERO,
     REAL,
     UNIT_INTERVAL,
-    Distribution,
     Constraint,
+    Distribution,
     Support,
     Univariate,
 )
@@ -42,14 +42,14 @@ class _ProbsOrLogits(Univariate):
 
     def _derive(self):
         if "logits" in self.given:
-            self.log_p = special.log_expit(self.logits)
-            self.log_q = special.log_expit(-self.logits)  # log(1 - p)
+            self.log_success = special.log_expit(self.logits)
+            self.log_failure = special.log_expit(-self.logits)  # log(1 - probs)
             self.probs = special.expit(self.logits)
         else:
-            self.log_p = np.log(self.probs, where=self.probs > 0, out=np.full_like(self.probs, NEG_INF))
-            self.log_q = np.log1p(-self.probs, where=self.probs < 1, out=np.full_like(self.probs, NEG_INF))
+            self.log_success = np.log(self.probs, where=self.probs > 0, out=np.full_like(self.probs, NEG_INF))
+            self.log_failure = np.log1p(-self.probs, where=self.probs < 1, out=np.full_like(self.probs, NEG_INF))
             with np.errstate(divide="ignore"):
-                self.logits = self.log_p - self.log_q
+                self.logits = self.log_success - self.log_failure
 
 
 class Bernoulli(_ProbsOrLogits):
@@ -59,10 +59,10 @@ class Bernoulli(_ProbsOrLogits):
     arguments = ("probs", "logits")
 
     def _log_prob_arrays(self):
-        return {"log_p": self.log_p, "log_q": self.log_q}
+        return {"log_success": self.log_success, "log_failure": self.log_failure}
 
     def _log_density(self, x, ops, a):
-        return ops.where(x == 1, a["log_p"], ops.where(x == 0, a["log_q"], NEG_INF))
+        return ops.where(x == 1, a["log_success"], ops.where(x == 0, a["log_failure"], NEG_INF))
 
     def _draw(self, rng, size):
         return (rng.random(size) < self.probs).astype(np.float64)
@@ -92,13 +92,13 @@ class Binomial(_ProbsOrLogits):
         self._log_norm = special.gammaln(self.total_count + 1)
 
     def _log_prob_arrays(self):
-        return {"n": self.total_count, "log_p": self.log_p, "log_q": self.log_q, "log_norm": self._log_norm}
+        return {"n": self.total_count, "log_success": self.log_success, "log_failure": self.log_failure, "log_norm": self._log_norm}
 
     def _log_density(self, x, ops, a):
         n = a["n"]
         inside = a["log_norm"] - ops.gammaln(x + 1) - ops.gammaln(n - x + 1)
         # k log p + (n - k) log(1 - p) with 0 * log 0 = 0 at the edges
-        inside = inside + ops.where(x > 0, x * a["log_p"], 0.0) + ops.where(n - x > 0, (n - x) * a["log_q"], 0.0)
+        inside = inside + ops.where(x > 0, x * a["log_success"], 0.0) + ops.where(n - x > 0, (n - x) * a["log_failure"], 0.0)
         return ops.where((x >= 0) & (x <= n), inside, NEG_INF)
 
     def _draw(self, rng, size):
@@ -121,10 +121,10 @@ class Geometric(_ProbsOrLogits):
     constraints = {"probs": PROBABILITY_NOT_ZERO, "logits": REAL}
 
     def _log_prob_arrays(self):
-        return {"log_p": self.log_p, "log_q": self.log_q}
+        return {"log_success": self.log_success, "log_failure": self.log_failure}
 
     def _log_density(self, x, ops, a):
-        inside = a["log_p"] + ops.where(x > 0, x * a["log_q"], 0.0)
+        inside = a["log_success"] + ops.where(x > 0, x * a["log_failure"], 0.0)
         return ops.where(x >= 0, inside, NEG_INF)
 
     def _draw(self, rng, size):
@@ -138,7 +138,7 @@ class Geometric(_ProbsOrLogits):
     def tail_bound(self, eps: float) -> float:
         # P(X >= k) = (1 - p)^k
         with np.errstate(divide="ignore"):
-            return float(np.max(np.where(self.log_q < 0, np.ceil(math.log(eps) / self.log_q), 0.0)))
+            return float(np.max(np.where(self.log_failure < 0, np.ceil(math.log(eps) / self.log_failure), 0.0)))
 
     def _entropy(self):
         p = self.probs
@@ -154,13 +154,13 @@ class NegativeBinomial(_ProbsOrLogits):
 
     def _derive(self):
         super()._derive()
-        self._log_norm = self.total_count * self.log_q - special.gammaln(self.total_count)
+        self._log_norm = self.total_count * self.log_failure - special.gammaln(self.total_count)
 
     def _log_prob_arrays(self):
-        return {"r": self.total_count, "log_p": self.log_p, "log_norm": self._log_norm}
+        return {"r": self.total_count, "log_success": self.log_success, "log_norm": self._log_norm}
 
     def _log_density(self, x, ops, a):
-        inside = a["log_norm"] + ops.gammaln(x + a["r"]) - ops.gammaln(x + 1) + ops.where(x > 0, x * a["log_p"], 0.0)
+        inside = a["log_norm"] + ops.gammaln(x + a["r"]) - ops.gammaln(x + 1) + ops.where(x > 0, x * a["log_success"], 0.0)
         return ops.where(x >= 0, inside, NEG_INF)
 
     def _draw(self, rng, size):
@@ -177,7 +177,7 @@ class NegativeBinomial(_ProbsOrLogits):
         return _integer_bound(lambda k: special.betainc(k + 1, self.total_count, self.probs), eps, self._mean())
 
     def _mean(self):
-        return float(np.max(self.total_count * np.exp(self.log_p - self.log_q)))
+        return float(np.max(self.total_count * np.exp(self.log_success - self.log_failure)))
 
 
 class Poisson(Univariate):
