@@ -90,9 +90,6 @@ class Mixture(Distribution):
         """Largest tail bound of the components (discrete mixtures)."""
         return max(c.tail_bound(eps) for c in self.components)
 
-    def marginals(self) -> list[Distribution]:
-        return [self]
-
     def spec(self) -> str:
         weights = format_value(self.given["weights"])
         components = ", ".join(c.spec() for c in self.given["components"])
