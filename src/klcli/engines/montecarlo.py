@@ -16,7 +16,8 @@ where a fixed ``b = -1`` would have infinite variance. Without the cover,
 
 Draws come from ``numpy.random.default_rng(seed)`` in batches of bounded
 size, so a seed gives the same estimate on every run and every device; with a
-``device`` the log densities are evaluated by torch there, in float64.
+``device`` the log densities and the per-batch moments are computed by torch
+there, in float64, and only a few numbers per batch come back.
 Every value comes with its standard error (sample standard deviation / √n).
 
 >>> from klcli.families import Normal, StudentT
@@ -67,22 +68,29 @@ class _Moments:
     m_dr: float = 0.0
     infinite: bool = False
 
-    def add(self, d: np.ndarray, r: np.ndarray | None) -> None:
-        if not d.size:
+    def add(self, d: Any, r: Any | None) -> None:
+        """Merge a batch of ``d`` (and ``r``): numpy arrays or torch tensors, on any device."""
+        n = len(d)
+        if n == 0:
             return
-        if np.any(np.isposinf(d)):
+        if bool((d == math.inf).any()):
             self.infinite = True  # a draw of P where q = 0: KL(P‖Q) is infinite
             return
-        r = np.ones_like(d) if r is None else r
-        n = d.size
-        mean_d, mean_r = float(d.mean()), float(r.mean())
-        dev_d, dev_r = d - mean_d, r - mean_r
+        mean_d = float(d.mean())
+        dev_d = d - mean_d
+        batch_dd = float(dev_d @ dev_d)
+        if r is None:
+            mean_r, batch_rr, batch_dr = 1.0, 0.0, 0.0
+        else:
+            mean_r = float(r.mean())
+            dev_r = r - mean_r
+            batch_rr, batch_dr = float(dev_r @ dev_r), float(dev_d @ dev_r)
         total = self.count + n
         delta_d, delta_r = mean_d - self.mean_d, mean_r - self.mean_r
         weight = self.count * n / total
-        self.m_dd += float(dev_d @ dev_d) + delta_d * delta_d * weight
-        self.m_rr += float(dev_r @ dev_r) + delta_r * delta_r * weight
-        self.m_dr += float(dev_d @ dev_r) + delta_d * delta_r * weight
+        self.m_dd += batch_dd + delta_d * delta_d * weight
+        self.m_rr += batch_rr + delta_r * delta_r * weight
+        self.m_dr += batch_dr + delta_d * delta_r * weight
         self.mean_d += delta_d * n / total
         self.mean_r += delta_r * n / total
         self.count = total
@@ -143,20 +151,19 @@ def _covers(p: Distribution, q: Distribution) -> bool:
     return p.support.contains(q.support)
 
 
-def _log_ratios(log_a: Any, log_b: Any, ops: Any, control_variate: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-draw ``d = log a - log b`` and, for the control variate, ``r = exp(-d)`` (numpy).
+def _log_ratios(log_a: Any, log_b: Any, ops: Any, control_variate: bool) -> tuple[Any, Any | None]:
+    """Per-draw ``d = log a - log b`` and, for the control variate, ``r = exp(-d)`` (on ops' device).
 
     Draws where A's log density is not finite, or B's is +inf or NaN, are dropped:
     they are floating-point artefacts (a gamma(0.01) draw that underflows to 0, a
     beta draw rounded onto an end where the density is infinite), events of
     probability zero. ``log b = -inf`` stays: it makes the divergence infinite.
     """
-    log_a, log_b = ops.to_numpy(log_a), ops.to_numpy(log_b)
-    keep = np.isfinite(log_a) & (np.isfinite(log_b) | np.isneginf(log_b))
-    if not keep.all():
+    keep = ops.isfinite(log_a) & (log_b < math.inf)  # NaN compares False
+    if not bool(keep.all()):
         log_a, log_b = log_a[keep], log_b[keep]
     d = log_a - log_b
-    return d, (np.exp(-d) if control_variate else None)
+    return d, (ops.exp(-d) if control_variate else None)
 
 
 def estimate(

@@ -26,6 +26,7 @@ class NumpyOps:
     exp = staticmethod(np.exp)
     expm1 = staticmethod(np.expm1)
     abs = staticmethod(np.abs)
+    isfinite = staticmethod(np.isfinite)
     cos = staticmethod(np.cos)
     square = staticmethod(np.square)
     where = staticmethod(np.where)
@@ -75,6 +76,7 @@ class TorchOps:
         self.exp = torch.exp
         self.expm1 = torch.expm1
         self.abs = torch.abs
+        self.isfinite = torch.isfinite
         self.cos = torch.cos
         self.square = torch.square
         self.logaddexp = torch.logaddexp
