@@ -8,6 +8,8 @@ import sys
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from klcli.closed_form import kl_divergence
 from klcli.engines import montecarlo, quadrature
@@ -260,3 +262,36 @@ def test_monte_carlo_never_returns_nan_for_draws_on_the_support_edge():
         result = montecarlo.estimate(S(p), S(q), samples=20_000, seed=0)
         assert all(math.isfinite(v) for v in result.values.values()), (p, result.values)
         assert all(math.isfinite(e) for e in result.stderr.values())
+
+
+@pytest.mark.parametrize(
+    "p, q", [("gamma(1, 1)", "lognormal(0, 3)"), ("beta(0.3, 0.5)", "uniform(0, 1)"), ("gamma(0.3, 1)", "weibull(1, 0.5)")]
+)
+def test_quadrature_on_singular_or_heavy_tailed_pairs_agrees_with_monte_carlo(p, q):
+    dp, dq = S(p), S(q)
+    mc = montecarlo.estimate(dp, dq, samples=100_000, seed=9)
+    assert abs(quadrature.kl(dp, dq).value - mc.values["kl_pq"]) < 4 * mc.stderr["kl_pq"]
+    assert abs(quadrature.js(dp, dq).value - mc.values["js"]) < 4 * mc.stderr["js"]
+
+
+def test_quadrature_refuses_an_inaccurate_integral(monkeypatch):
+    monkeypatch.setattr(quadrature, "RELATIVE_TOLERANCE", 1e-20)
+    with pytest.raises(quadrature.NotIntegrable, match="error estimate"):
+        quadrature.kl(S("beta(0.1, 0.1)"), S("uniform(0, 1)"))
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    loc=st.floats(-5, 5), scale=st.floats(0.1, 5), df=st.floats(1.5, 30),
+    other_loc=st.floats(-5, 5), other_scale=st.floats(0.1, 5),
+)
+def test_divergence_properties(loc, scale, df, other_loc, other_scale):
+    p = S(f"studentt({df!r}, {loc!r}, {scale!r})")
+    q = S(f"logistic({other_loc!r}, {other_scale!r})")
+    c = compare_distributions(p, q)
+    assert c.values["kl_pq"] >= 0 and c.values["kl_qp"] >= 0
+    assert 0 <= c.values["js"] <= math.log(2)
+    swapped = compare_distributions(q, p)
+    assert swapped.values["js"] == pytest.approx(c.values["js"], rel=1e-6, abs=1e-12)
+    assert swapped.values["symmetric_kl"] == pytest.approx(c.values["symmetric_kl"], rel=1e-6)
+    assert compare_distributions(q, q).values["kl_pq"] == pytest.approx(0.0, abs=1e-12)

@@ -7,8 +7,9 @@ the estimate is ``mean(d) - b (mean(r) - 1)`` with ``d = log p - log q`` and the
 variance-minimising ``b = Cov(d, r) / Var(r)`` fitted on the same draws. For
 nearby distributions ``b ≈ -1``, which is the estimator ``E_P[-log r + r - 1]``
 with non-negative terms (zero variance when P = Q); when ``r`` is heavy tailed
-(a light-tailed P against a heavy-tailed Q) the fitted ``b`` shrinks towards 0,
-where a fixed ``b = -1`` would have infinite variance. Without the cover,
+(a light-tailed P against a heavy-tailed Q, or a density with a pole) the
+variance of ``r`` may be infinite and the fitted ``b`` unreliable: when a single
+draw holds more than 1% of ``sum(r^2)``, the plain mean is used. Without the cover,
 ``E_P[r] < 1`` and the plain mean is used. JS is
 ``½ E_P[log p - log m] + ½ E_Q[log q - log m]`` with
 ``log m = logaddexp(log p, log q) - log 2``, with the ratio ``m/p`` (resp.
@@ -40,6 +41,9 @@ from klcli.families._ops import NUMPY, TorchOps
 
 #: about this many float64 numbers per draw batch (bounded memory)
 BATCH_NUMBERS = 1 << 18
+#: the control variate is dropped when one draw holds more than this share of sum(r^2):
+#: the mark of a ratio r with infinite variance, whose fitted coefficient cannot be trusted
+HEAVY_TAIL_SHARE = 0.01
 LOG_2 = math.log(2.0)
 KEYS = ("kl_pq", "kl_qp", "js")
 
@@ -66,6 +70,8 @@ class _Moments:
     m_dd: float = 0.0
     m_rr: float = 0.0
     m_dr: float = 0.0
+    sum_r2: float = 0.0
+    max_r2: float = 0.0
     infinite: bool = False
 
     def add(self, d: Any, r: Any | None) -> None:
@@ -85,6 +91,8 @@ class _Moments:
             mean_r = float(r.mean())
             dev_r = r - mean_r
             batch_rr, batch_dr = float(dev_r @ dev_r), float(dev_d @ dev_r)
+            self.sum_r2 += float(r @ r)
+            self.max_r2 = max(self.max_r2, float(r.max()) ** 2)
         total = self.count + n
         delta_d, delta_r = mean_d - self.mean_d, mean_r - self.mean_r
         weight = self.count * n / total
@@ -99,7 +107,12 @@ class _Moments:
         """Control-variate estimate of E[d] and its standard error."""
         if self.infinite:
             return math.inf, 0.0
-        usable = self.m_rr > 0 and math.isfinite(self.m_rr) and math.isfinite(self.m_dr)
+        usable = (
+            self.m_rr > 0
+            and math.isfinite(self.m_rr)
+            and math.isfinite(self.m_dr)
+            and self.max_r2 <= HEAVY_TAIL_SHARE * self.sum_r2
+        )
         slope = self.m_dr / self.m_rr if usable else 0.0
         residual = self.m_dd - slope * self.m_dr if usable else self.m_dd
         value = self.mean_d - slope * (self.mean_r - 1) if usable else self.mean_d
