@@ -233,6 +233,7 @@ def _has_torch():
         ("normal(0, 1)", "normal(0, 1)", {"engine": "fast"}, UsageError, "`--engine` must be one of auto, closed, quad, mc, not 'fast'"),
         ("normal(0, 1)", "normal(0, 1)", {"samples": 0}, UsageError, "`--samples` must be an integer of at least 2, not 0"),
         ("normal(0, 1)", "normal(0, 1)", {"seed": -1}, UsageError, "`--seed` must be a non-negative integer, not -1"),
+        ("normal(0, 1)", "normal(0, 1)", {"device": "gpu"}, UsageError, "`--device` must be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
         ("normal(0, 1)", "poisson(1)", {}, InputError, "cannot compare the discrete poisson(rate=1) with the continuous normal(loc=0, scale=1)"),
         ("normal(0, 1)", "normal([0, 1], 1)", {}, InputError,
          "P and Q differ in dimension: normal(loc=0, scale=1) has 1 dimension but normal(loc=[0, 1], scale=1) has 2 dimensions"),

@@ -67,6 +67,8 @@ def compare_distributions(
     ('quadrature', 'no closed form for studentt‖normal: KL by quadrature')
     """
     _check_options(engine, samples, seed)
+    if device is not None:
+        montecarlo.check_device_name(device)
     _check_pair(p, q)
     router = _Router(p, q, engine, samples, seed, device)
     router.kl("kl_pq", p, q)

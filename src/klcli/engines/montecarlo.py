@@ -119,6 +119,14 @@ class _Moments:
         return value, math.sqrt(max(residual, 0.0) / (self.count - 1) / self.count)
 
 
+def check_device_name(device: str) -> str:
+    """``device`` normalised, or a UsageError unless it is ``auto|cpu|cuda|cuda:N|mps`` (torch is not imported)."""
+    text = str(device).strip().lower()
+    if not (text in ("auto", "cpu", "cuda", "mps") or (text.startswith("cuda:") and text[5:].isdigit())):
+        raise UsageError(f"`--device` must be auto, cpu, cuda, cuda:N or mps, not {device!r}")
+    return text
+
+
 def resolve_device(device: str) -> TorchOps:
     """Torch operations on ``device`` (``auto|cpu|cuda|cuda:N|mps``).
 
@@ -129,9 +137,7 @@ def resolve_device(device: str) -> TorchOps:
     UsageError
         If ``device`` is not one of the accepted names.
     """
-    text = device.strip().lower()
-    if not (text in ("auto", "cpu", "cuda", "mps") or (text.startswith("cuda:") and text[5:].isdigit())):
-        raise UsageError(f"`--device` must be auto, cpu, cuda, cuda:N or mps, not {device!r}")
+    text = check_device_name(device)
     try:
         import torch
     except ImportError:
