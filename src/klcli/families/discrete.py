@@ -1,0 +1,285 @@
+"""Univariate discrete families (torch parameter names and conventions).
+
+``geometric`` counts failures before the first success (support {0, 1, ...});
+``negativebinomial(total_count, probs)`` counts successes (probability
+``probs``) before ``total_count`` failures, as in ``torch.distributions``.
+Families with ``probs``/``logits`` take exactly one of the two.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from klcli.errors import InputError
+from klcli.families.base import (
+    HALF_OPEN_UNIT_INTERVAL,
+    INF,
+    NONNEGATIVE,
+    NONNEGATIVE_INTEGER,
+    POSITIVE,
+    PROBABILITY_NOT_ZERO,
+    REAL,
+    UNIT_INTERVAL,
+    Constraint,
+    Distribution,
+    Support,
+    Univariate,
+)
+
+NEG_INF = -INF
+REAL_OR_MINUS_INF = Constraint("a real number or -inf", lambda a: ~np.isnan(a) & (a < INF))
+
+
+class _ProbsOrLogits(Univariate):
+    """Families parametrised by a success probability ``probs`` or its ``logits``."""
+
+    is_discrete = True
+    one_of = ("probs", "logits")
+    constraints = {"probs": UNIT_INTERVAL, "logits": REAL}
+
+    def _derive(self):
+        if "logits" in self.given:
+            self.log_success = special.log_expit(self.logits)
+            self.log_failure = special.log_expit(-self.logits)  # log(1 - probs)
+            self.probs = special.expit(self.logits)
+        else:
+            self.log_success = np.log(self.probs, where=self.probs > 0, out=np.full_like(self.probs, NEG_INF))
+            self.log_failure = np.log1p(-self.probs, where=self.probs < 1, out=np.full_like(self.probs, NEG_INF))
+            with np.errstate(divide="ignore"):
+                self.logits = self.log_success - self.log_failure
+
+
+class Bernoulli(_ProbsOrLogits):
+    """Bernoulli ``bernoulli(probs)`` or ``bernoulli(logits=...)`` on {0, 1}."""
+
+    name = "bernoulli"
+    arguments = ("probs", "logits")
+
+    def _log_prob_arrays(self):
+        return {"log_success": self.log_success, "log_failure": self.log_failure}
+
+    def _log_density(self, x, ops, a):
+        return ops.where(x == 1, a["log_success"], ops.where(x == 0, a["log_failure"], NEG_INF))
+
+    def _draw(self, rng, size):
+        return (rng.random(size) < self.probs).astype(np.float64)
+
+    support_text = "{0, 1}"
+
+    def _interval(self):
+        return 0, 1
+
+    def tail_bound(self, eps: float) -> float:
+        return 1.0
+
+    def _entropy(self):
+        return -(special.xlogy(self.probs, self.probs) + special.xlog1py(1 - self.probs, -self.probs))
+
+
+class Binomial(_ProbsOrLogits):
+    """Binomial ``binomial(total_count=1, probs)`` on {0, ..., total_count}."""
+
+    name = "binomial"
+    arguments = ("total_count", "probs", "logits")
+    constraints = {"total_count": NONNEGATIVE_INTEGER, "probs": UNIT_INTERVAL, "logits": REAL}
+    defaults = {"total_count": 1.0}
+
+    def _derive(self):
+        super()._derive()
+        self._log_norm = special.gammaln(self.total_count + 1)
+
+    def _log_prob_arrays(self):
+        return {"n": self.total_count, "log_success": self.log_success, "log_failure": self.log_failure, "log_norm": self._log_norm}
+
+    def _log_density(self, x, ops, a):
+        n = a["n"]
+        inside = a["log_norm"] - ops.gammaln(x + 1) - ops.gammaln(n - x + 1)
+        # k log p + (n - k) log(1 - p) with 0 * log 0 = 0 at the edges
+        inside = inside + ops.where(x > 0, x * a["log_success"], 0.0) + ops.where(n - x > 0, (n - x) * a["log_failure"], 0.0)
+        return ops.where((x >= 0) & (x <= n), inside, NEG_INF)
+
+    def _draw(self, rng, size):
+        return rng.binomial(self.total_count.astype(np.int64), self.probs, size).astype(np.float64)
+
+    support_text = "{0, ..., total_count}"
+
+    def _interval(self):
+        return 0, self.total_count
+
+    def tail_bound(self, eps: float) -> float:
+        return float(np.max(self.total_count))
+
+
+class Geometric(_ProbsOrLogits):
+    """Geometric ``geometric(probs)``: failures before the first success, on {0, 1, ...}."""
+
+    name = "geometric"
+    arguments = ("probs", "logits")
+    constraints = {"probs": PROBABILITY_NOT_ZERO, "logits": REAL}
+
+    def _log_prob_arrays(self):
+        return {"log_success": self.log_success, "log_failure": self.log_failure}
+
+    def _log_density(self, x, ops, a):
+        inside = a["log_success"] + ops.where(x > 0, x * a["log_failure"], 0.0)
+        return ops.where(x >= 0, inside, NEG_INF)
+
+    def _draw(self, rng, size):
+        return (rng.geometric(self.probs, size) - 1).astype(np.float64)
+
+    support_text = "{0, 1, ...}"
+
+    def _interval(self):
+        return 0, INF
+
+    def tail_bound(self, eps: float) -> float:
+        # P(X >= k) = (1 - p)^k
+        with np.errstate(divide="ignore"):
+            return float(np.max(np.where(self.log_failure < 0, np.ceil(math.log(eps) / self.log_failure), 0.0)))
+
+    def _entropy(self):
+        p = self.probs
+        return -(special.xlog1py(1 - p, -p) + special.xlogy(p, p)) / p
+
+
+class NegativeBinomial(_ProbsOrLogits):
+    """Negative binomial ``negativebinomial(total_count, probs)``: successes before ``total_count`` failures."""
+
+    name = "negativebinomial"
+    arguments = ("total_count", "probs", "logits")
+    constraints = {"total_count": POSITIVE, "probs": HALF_OPEN_UNIT_INTERVAL, "logits": REAL}
+
+    def _derive(self):
+        super()._derive()
+        self._log_norm = self.total_count * self.log_failure - special.gammaln(self.total_count)
+
+    def _log_prob_arrays(self):
+        return {"r": self.total_count, "log_success": self.log_success, "log_norm": self._log_norm}
+
+    def _log_density(self, x, ops, a):
+        inside = a["log_norm"] + ops.gammaln(x + a["r"]) - ops.gammaln(x + 1) + ops.where(x > 0, x * a["log_success"], 0.0)
+        return ops.where(x >= 0, inside, NEG_INF)
+
+    def _draw(self, rng, size):
+        # numpy counts failures before n successes: swap the roles of success and failure
+        return rng.negative_binomial(self.total_count, 1 - self.probs, size).astype(np.float64)
+
+    support_text = "{0, 1, ...}"
+
+    def _interval(self):
+        return 0, INF
+
+    def tail_bound(self, eps: float) -> float:
+        # P(X > k) = I_p(k + 1, total_count), the regularised incomplete beta function
+        return _integer_bound(lambda k: special.betainc(k + 1, self.total_count, self.probs), eps, self._mean())
+
+    def _mean(self):
+        return float(np.max(self.total_count * np.exp(self.log_success - self.log_failure)))
+
+
+class Poisson(Univariate):
+    """Poisson ``poisson(rate)`` on {0, 1, ...}."""
+
+    name = "poisson"
+    arguments = ("rate",)
+    constraints = {"rate": NONNEGATIVE}
+    is_discrete = True
+
+    def _derive(self):
+        self._log_rate = np.log(self.rate, where=self.rate > 0, out=np.full_like(self.rate, NEG_INF))
+
+    def _log_prob_arrays(self):
+        return {"rate": self.rate, "log_rate": self._log_rate}
+
+    def _log_density(self, x, ops, a):
+        inside = ops.where(x > 0, x * a["log_rate"], 0.0) - a["rate"] - ops.gammaln(x + 1)
+        return ops.where(x >= 0, inside, NEG_INF)
+
+    def _draw(self, rng, size):
+        return rng.poisson(self.rate, size).astype(np.float64)
+
+    support_text = "{0, 1, ...}"
+
+    def _interval(self):
+        return 0, INF
+
+    def tail_bound(self, eps: float) -> float:
+        # P(X > k) = P(k + 1, rate), the regularised lower incomplete gamma function
+        return _integer_bound(lambda k: special.gammainc(k + 1, self.rate), eps, float(np.max(self.rate)))
+
+
+def _integer_bound(survival, eps: float, start: float) -> float:
+    """Smallest integer k (within a factor 2) with ``max(survival(k)) < eps``."""
+    k = max(float(math.ceil(start)), 1.0)
+    while np.max(survival(k)) >= eps:
+        k *= 2
+    low, high = k / 2, k
+    while high - low > 1:
+        middle = math.floor((low + high) / 2)
+        if np.max(survival(middle)) >= eps:
+            low = middle
+        else:
+            high = middle
+    return float(high)
+
+
+class Categorical(Distribution):
+    """Categorical ``categorical(probs)`` or ``categorical(logits=...)`` on {0, ..., K-1}.
+
+    ``probs`` are normalised like torch does (they may be counts).
+
+    >>> Categorical([1, 3]).probs.tolist()
+    [0.25, 0.75]
+    """
+
+    name = "categorical"
+    arguments = ("probs", "logits")
+    one_of = ("probs", "logits")
+    constraints = {"probs": NONNEGATIVE, "logits": REAL_OR_MINUS_INF}
+    parameter_ndim = {"probs": 1, "logits": 1}
+    is_discrete = True
+    support_text = "{0, ..., K-1}"
+
+    def _setup(self, params):
+        if "probs" in params:
+            probs = params["probs"]
+            total = probs.sum()
+            if not total > 0:
+                raise InputError("Expected parameter probs of categorical(...) to have a positive sum, but found 0")
+            self.probs = probs / total
+            with np.errstate(divide="ignore"):
+                self.log_probs = np.log(self.probs)
+        else:
+            logits = params["logits"]
+            if not np.any(np.isfinite(logits)):
+                raise InputError("Expected parameter logits of categorical(...) to have a finite entry, but all are -inf")
+            self.log_probs = logits - special.logsumexp(logits)
+            self.probs = np.exp(self.log_probs)
+        self.event_shape = ()
+
+    def _log_prob_arrays(self):
+        return {"log_probs": self.log_probs}
+
+    def _log_prob(self, x, ops, a):
+        index = ops.clip_index(x, self.probs.size - 1)
+        return ops.where(x == index, ops.take(a["log_probs"], index), NEG_INF)
+
+    def sample(self, n, rng):
+        cumulative = np.cumsum(self.probs)
+        return np.searchsorted(cumulative / cumulative[-1], rng.random(int(n)), side="right").astype(np.float64)
+
+    @property
+    def support(self):
+        return Support(0, self.probs.size - 1, self.support_text, discrete=True)
+
+    def tail_bound(self, eps: float) -> float:
+        return float(self.probs.size - 1)
+
+    def entropy(self):
+        return float(-np.sum(special.xlogy(self.probs, self.probs)))
+
+
+DISCRETE_FAMILIES = (Bernoulli, Categorical, Binomial, Poisson, Geometric, NegativeBinomial)

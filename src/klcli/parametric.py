@@ -1,0 +1,200 @@
+"""Divergences between two parametric distributions: engine choice and routing.
+
+``engine="auto"`` takes, for each value, the most accurate engine that can
+serve it: a registered closed form (:mod:`klcli.closed_form`), then 1-D
+quadrature or summation (:mod:`klcli.engines.quadrature`), then Monte Carlo
+(:mod:`klcli.engines.montecarlo`). ``closed``, ``quad`` and ``mc`` force one
+engine; one that cannot serve raises :class:`~klcli.errors.EngineUnavailable`
+naming what would work. KL(P‖Q) is known to be infinite, whatever the engine
+asked for, when P's support is not contained in Q's (continuous families).
+
+Examples
+--------
+>>> from klcli.specs import parse_spec
+>>> c = compare_distributions(parse_spec("normal(0, 1)"), parse_spec("normal(1, 2)"))
+>>> round(c.values["kl_pq"], 10), c.method["kl_pq"], c.method["js"]
+(0.4431471806, 'closed_form', 'quadrature')
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from klcli import closed_form
+from klcli.engines import montecarlo, quadrature
+from klcli.errors import EngineUnavailable, InputError, UsageError
+from klcli.families import Distribution
+from klcli.result import Comparison
+
+ENGINES = ("auto", "closed", "quad", "mc")
+
+
+def compare_distributions(
+    p: Distribution,
+    q: Distribution,
+    *,
+    engine: str = "auto",
+    samples: int = 100_000,
+    seed: int | None = 0,
+    device: str | None = None,
+) -> Comparison:
+    """KL(P‖Q), KL(Q‖P) and JS of two distributions (Q is the reference), in nats.
+
+    Parameters
+    ----------
+    p, q : Distribution
+        Distributions of the same dimension and the same kind (both discrete or both continuous).
+    engine : {"auto", "closed", "quad", "mc"}
+        ``auto``: per value, closed form, then quadrature, then Monte Carlo.
+        The others force one engine. ``closed`` leaves out JS, which has no closed form.
+    samples, seed : int
+        Monte Carlo draws from each distribution, and the seed (``None``: a fresh seed, reported in ``info``).
+    device : str, optional
+        Run Monte Carlo with torch on ``auto|cpu|cuda|cuda:N|mps``.
+
+    Returns
+    -------
+    Comparison
+        ``method`` names each value's engine; ``stderr`` holds the Monte Carlo standard errors;
+        ``info`` the sample count and seed when Monte Carlo ran; ``notes`` says where ``auto`` fell through.
+
+    Examples
+    --------
+    >>> from klcli.specs import parse_spec
+    >>> c = compare_distributions(parse_spec("studentt(df=3)"), parse_spec("normal(0, 1)"))
+    >>> c.method["kl_pq"], c.notes[0]
+    ('quadrature', 'no closed form for studentt‖normal: KL by quadrature')
+    """
+    _check_options(engine, samples, seed)
+    if device is not None:
+        montecarlo.check_device_name(device)
+    _check_pair(p, q)
+    router = _Router(p, q, engine, samples, seed, device)
+    router.kl("kl_pq", p, q)
+    router.kl("kl_qp", q, p)
+    router.js()
+    router.monte_carlo()
+    router.entropies()
+    return Comparison.from_nats(router.values, method=router.method, stderr=router.stderr, info=router.info, notes=router.notes)
+
+
+def _check_options(engine: str, samples: Any, seed: Any) -> None:
+    if engine == "exact":
+        raise EngineUnavailable("--engine exact is for histograms; for distributions use auto, closed, quad or mc")
+    if engine not in ENGINES:
+        raise UsageError(f"`--engine` must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+        raise UsageError(f"`--samples` must be an integer of at least 2, not {samples!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise UsageError(f"`--seed` must be a non-negative integer, not {seed!r}")
+
+
+def _check_pair(p: Distribution, q: Distribution) -> None:
+    if p.is_discrete != q.is_discrete:
+        discrete, continuous = (p, q) if p.is_discrete else (q, p)
+        raise InputError(
+            f"cannot compare the discrete {discrete.spec()} with the continuous {continuous.spec()}: "
+            "a mass function and a density share no reference measure (KL is infinite, JS is ln 2); "
+            "compare two discrete or two continuous distributions"
+        )
+    if p.event_shape != q.event_shape:
+        raise InputError(
+            f"P and Q differ in dimension: {p.spec()} has {_describe_shape(p)} but {q.spec()} has {_describe_shape(q)}"
+        )
+
+
+def _describe_shape(distribution: Distribution) -> str:
+    return "1 dimension" if not distribution.event_shape else f"{distribution.dim} dimensions"
+
+
+def _outside_support(p: Distribution, q: Distribution) -> bool:
+    """Whether P surely puts mass outside Q's support (continuous families, interval hulls)."""
+    return not p.is_discrete and not q.support.contains(p.support)
+
+
+class _Router:
+    """Fills values, methods, errors and notes one value at a time."""
+
+    def __init__(self, p, q, engine, samples, seed, device) -> None:
+        self.p, self.q, self.engine = p, q, engine
+        self.samples, self.seed, self.device = samples, seed, device
+        self.values: dict[str, float] = {}
+        self.method: dict[str, str] = {}
+        self.stderr: dict[str, float] = {}
+        self.info: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.pending: list[str] = []
+
+    def _set(self, key: str, value: float, method: str) -> None:
+        self.values[key] = value
+        self.method[key] = method
+
+    def kl(self, key: str, a: Distribution, b: Distribution) -> None:
+        pair = f"{a.name}‖{b.name}"
+        if self.engine in ("auto", "closed") and _outside_support(a, b):
+            self._set(key, math.inf, "closed_form")
+            self.notes.append(f"{key}: {a.spec()} has mass outside the support of {b.spec()}, so KL is infinite")
+            return
+        if self.engine in ("auto", "closed"):
+            try:
+                self._set(key, closed_form.kl_divergence(a, b), "closed_form")
+                return
+            except closed_form.NoClosedForm as reason:
+                if self.engine == "closed":
+                    raise EngineUnavailable(f"--engine closed: {reason}; use --engine quad, mc or auto") from None
+                fallback = str(reason)
+        if self.engine in ("auto", "quad"):
+            try:
+                estimate = quadrature.kl(a, b)
+            except quadrature.NotIntegrable as reason:
+                if self.engine == "quad":
+                    raise EngineUnavailable(f"--engine quad cannot compute KL of {pair}: {reason}; use --engine mc or auto") from None
+                self.notes.append(f"{fallback}, and quadrature cannot serve it ({reason}): KL by Monte Carlo")
+            else:
+                self._set(key, estimate.value, "quadrature")
+                self.info.setdefault("quadrature_error", {})[key] = estimate.error
+                if self.engine == "auto":
+                    self.notes.append(f"{fallback}: KL by quadrature")
+                if estimate.note:
+                    self.notes.append(f"{key}: {estimate.note}")
+                return
+        self.pending.append(key)
+
+    def js(self) -> None:
+        if self.engine == "closed":
+            self.notes.append("js has no closed form and is left out; use --engine quad, mc or auto for it")
+            return
+        if self.engine in ("auto", "quad"):
+            try:
+                estimate = quadrature.js(self.p, self.q)
+            except quadrature.NotIntegrable as reason:
+                if self.engine == "quad":
+                    raise EngineUnavailable(
+                        f"--engine quad cannot compute JS of {self.p.name}‖{self.q.name}: {reason}; use --engine mc or auto"
+                    ) from None
+                self.notes.append(f"js by Monte Carlo: quadrature cannot serve it ({reason})")
+            else:
+                self._set("js", estimate.value, "quadrature")
+                self.info.setdefault("quadrature_error", {})["js"] = estimate.error
+                return
+        self.pending.append("js")
+
+    def entropies(self) -> None:
+        if self.engine not in ("auto", "closed"):
+            return
+        for key, distribution in (("entropy_p", self.p), ("entropy_q", self.q)):
+            value = distribution.entropy()
+            if value is not None:
+                self._set(key, value, "closed_form")
+
+    def monte_carlo(self) -> None:
+        """One Monte Carlo run for every value the other engines left."""
+        keys = tuple(key for key in ("kl_pq", "kl_qp", "js") if key in self.pending)
+        if not keys:
+            return
+        result = montecarlo.estimate(self.p, self.q, samples=self.samples, seed=self.seed, device=self.device, keys=keys)
+        for key in keys:
+            self._set(key, result.values[key], "monte_carlo")
+            self.stderr[key] = result.stderr[key]
+        self.info.update(samples=result.samples, seed=result.seed, backend=result.backend)

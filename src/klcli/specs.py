@@ -1,0 +1,208 @@
+"""The spec language: ``family(args)`` text (and JSON mappings) to distributions.
+
+Grammar (whitespace allowed between any two tokens)::
+
+    spec     := NAME "(" [argument ("," argument)* [","]] ")"
+    argument := NAME "=" value | value
+    value    := NUMBER | "[" [value ("," value)* [","]] "]" | spec
+    NUMBER   := [+-] (digits [. digits] | . digits) [(e|E) [+-] digits] | [+-] inf
+
+Positional arguments follow ``torch.distributions`` order, keyword arguments
+use torch's names. Nested specs are only meaningful as mixture components.
+The parser is a small hand-written recursive descent: nothing is evaluated.
+
+Examples
+--------
+>>> parse_spec("normal(0, 1)").spec()
+'normal(loc=0, scale=1)'
+>>> parse_spec("mvn(loc=[0, 0], covariance_matrix=[[1, 0.5], [0.5, 2]])").event_shape
+(2,)
+>>> parse_spec("mixture([1, 3], [normal(0, 1), normal(4, 1)])").weights.tolist()
+[0.25, 0.75]
+>>> looks_like_spec("normal(0,1)"), looks_like_spec("data.csv")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from klcli.errors import InputError
+from klcli.families import ALIASES, FAMILIES, Distribution, Mixture
+
+_SPEC_SHAPE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_\-]*\s*\(.*\)\s*", re.DOTALL)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_NUMBER = re.compile(r"[+-]?(?:inf(?:inity)?|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)", re.IGNORECASE)
+
+
+def looks_like_spec(text: str) -> bool:
+    """Whether ``text`` has the shape ``name(...)`` of a distribution spec (cheap check)."""
+    return bool(_SPEC_SHAPE.fullmatch(text))
+
+
+def parse_spec(text: str) -> Distribution:
+    """Parse a spec such as ``normal(loc=0, scale=1)`` into a validated distribution.
+
+    Raises
+    ------
+    InputError
+        For a syntax error (naming the character and its column), an unknown
+        family (with the known ones and a close match), or a bad parameter.
+    """
+    parser = _Parser(text)
+    distribution = parser.spec()
+    parser.skip_space()
+    if parser.position < len(text):
+        parser.fail(f"unexpected {text[parser.position]!r} after the closing parenthesis")
+    return distribution
+
+
+def spec_from_mapping(obj: dict[str, Any]) -> Distribution:
+    """Build a distribution from a JSON-style mapping.
+
+    ``{"family": "normal", "loc": 0, "scale": 1}``; mixture components may be
+    mappings or spec strings.
+
+    >>> spec_from_mapping({"family": "mixture", "weights": [1, 1],
+    ...                    "components": ["normal(0, 1)", {"family": "laplace", "loc": 2}]}).spec()
+    'mixture(weights=[1, 1], components=[normal(loc=0, scale=1), laplace(loc=2, scale=1)])'
+    """
+    if not isinstance(obj, dict):
+        raise InputError(f"a distribution must be a JSON object with a \"family\" key, not {type(obj).__name__}")
+    family = obj.get("family")
+    if not isinstance(family, str):
+        raise InputError('a distribution object needs a "family" key naming the family, e.g. {"family": "normal", "loc": 0, "scale": 1}')
+    cls = family_class(family)
+    kwargs = {key: value for key, value in obj.items() if key != "family"}
+    if cls is Mixture and "components" in kwargs:
+        components = kwargs["components"]
+        if not isinstance(components, list):
+            raise InputError("Expected parameter components of mixture(...) to be a list of distributions")
+        kwargs["components"] = [
+            parse_spec(c) if isinstance(c, str) else spec_from_mapping(c) if isinstance(c, dict) else c
+            for c in components
+        ]
+    for key, value in kwargs.items():
+        if isinstance(value, (str, dict)) and key != "components":
+            raise InputError(f"Expected parameter {key} of {cls.name}(...) to be a number or a list of numbers, but found {value!r}")
+    return cls(**kwargs)
+
+
+def family_class(name: str) -> type[Distribution]:
+    """The class of family ``name`` (case, ``_`` and ``-`` ignored), or an InputError listing the known ones."""
+    key = re.sub(r"[_\-]", "", name.lower())
+    key = ALIASES.get(key, key)
+    if key in FAMILIES:
+        return FAMILIES[key]
+    close = difflib.get_close_matches(key, [*FAMILIES, *ALIASES], n=1)
+    hint = f"; did you mean {ALIASES.get(close[0], close[0])!r}?" if close else ""
+    raise InputError(f"unknown distribution family {name!r}{hint} Known families: {', '.join(FAMILIES)}")
+
+
+class _Parser:
+    """Recursive-descent parser over ``text`` with a cursor ``position``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0
+
+    def fail(self, message: str) -> None:
+        raise InputError(f"bad spec {self.text!r}: {message} at column {self.position + 1}")
+
+    def skip_space(self) -> None:
+        while self.position < len(self.text) and self.text[self.position].isspace():
+            self.position += 1
+
+    def peek(self) -> str:
+        self.skip_space()
+        return self.text[self.position] if self.position < len(self.text) else ""
+
+    def expect(self, char: str) -> None:
+        found = self.peek()
+        if found != char:
+            self.fail(f"expected {char!r} but found {found!r}" if found else f"expected {char!r} but the spec ended")
+        self.position += 1
+
+    def unexpected(self) -> None:
+        found = self.peek()
+        self.fail(f"unexpected {found!r}" if found else "unexpected end of spec")
+
+    def name(self) -> str:
+        self.skip_space()
+        match = _NAME.match(self.text, self.position)
+        if not match:
+            self.unexpected()
+        self.position = match.end()
+        return match.group()
+
+    def spec(self) -> Distribution:
+        start = self.position
+        name = self.name()
+        cls = family_class(name)
+        self.expect("(")
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        while self.peek() != ")":
+            key = self._keyword()
+            value = self.value()
+            if key is None:
+                if kwargs:
+                    self.fail("positional argument after a keyword argument")
+                args.append(value)
+            elif key in kwargs:
+                self.fail(f"parameter {key!r} given twice")
+            else:
+                kwargs[key] = value
+            if self.peek() == ",":
+                self.position += 1
+            elif self.peek() != ")":
+                self.unexpected()
+        self.position += 1
+        try:
+            return cls(*args, **kwargs)
+        except InputError as error:
+            if start == 0:
+                raise
+            raise InputError(f"in {self.text[start:self.position].strip()!r}: {error}") from None
+
+    def _keyword(self) -> str | None:
+        """Consume ``NAME =`` when present and return NAME."""
+        self.skip_space()
+        match = _NAME.match(self.text, self.position)
+        if not match or match.group().lower() in ("inf", "infinity", "nan"):
+            return None
+        after = match.end()
+        while after < len(self.text) and self.text[after].isspace():
+            after += 1
+        if after < len(self.text) and self.text[after] == "=":
+            self.position = after + 1
+            return match.group()
+        return None
+
+    def value(self) -> Any:
+        char = self.peek()
+        if char == "[":
+            self.position += 1
+            items = []
+            while self.peek() != "]":
+                items.append(self.value())
+                if self.peek() == ",":
+                    self.position += 1
+                elif self.peek() != "]":
+                    self.unexpected()
+            self.position += 1
+            return items
+        number = _NUMBER.match(self.text, self.position)
+        if number and not _NAME.match(self.text, number.end()):
+            self.position = number.end()
+            return float(number.group())
+        if _NAME.match(self.text, self.position):
+            save = self.position
+            self.name()
+            if self.peek() == "(":
+                self.position = save
+                return self.spec()
+            self.position = save
+        self.unexpected()
