@@ -95,7 +95,7 @@ def test_table_mentions_units_notes_and_infinite_bins():
     assert "samsung" in result.stdout and "opera" in result.stdout and "normalised" in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["compare"]])
+@pytest.mark.parametrize("command", [[], ["compare"], ["batch"], ["families"]])
 def test_every_command_has_help(command):
     result = run_cli(*command, "--help")
     assert result.exit_code == 0 and "Usage" in result.stdout
@@ -131,3 +131,44 @@ def test_one_liner_imports_no_heavy_module():
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, text=True)
     assert "HEAVY []" in done.stdout, done.stdout + done.stderr
+
+
+def test_families_lists_every_family_and_its_closed_forms():
+    out = run_cli("families", "--format", "json").json()
+    names = {f["family"] for f in out["families"]}
+    assert {"normal", "studentt", "mvn", "mixture", "poisson", "dirichlet"} <= names
+    assert ["normal", "normal"] in out["closed_form_pairs"]
+    table = run_cli("families")
+    assert table.exit_code == 0 and "studentt" in table.stdout
+
+
+def test_compare_specs_reports_methods_and_errors():
+    out = run_cli("compare", "normal(0,1)", "normal(1,2)", "-f", "json").json()
+    assert out["kl_pq"] == pytest.approx(np.log(2) + (1 + 1) / 8 - 0.5, rel=1e-14)
+    assert out["method"]["kl_pq"] == "closed_form" and out["method"]["js"] == "quadrature"
+    mc = run_cli("compare", "mvn(loc=[0,0], covariance_matrix=[[1,0],[0,1]])", "mvn(loc=[1,0], covariance_matrix=[[2,0],[0,1]])",
+                 "--samples", "20000", "--seed", "3", "-f", "json").json()
+    assert mc["method"]["js"] == "monte_carlo" and mc["stderr"]["js"] > 0 and mc["seed"] == 3
+
+
+def test_spec_from_a_json_file(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"family": "normal", "loc": 0, "scale": 1}))
+    out = run_cli("compare", path, "normal(1,1)", "-f", "json").json()
+    assert out["kl_pq"] == pytest.approx(0.5, rel=1e-14)
+
+
+def test_spec_with_lists_keeps_its_brackets_in_the_table():
+    result = run_cli("compare", "mixture(weights=[0.5,0.5], components=[normal(-1,1), normal(1,1)])", "normal(0,2)", "--samples", "2000")
+    assert result.exit_code == 0 and "weights=[0.5,0.5]" in result.stdout.replace("\n", "").replace(" ", "")
+
+
+def test_histogram_against_spec_is_an_error():
+    result = run_cli("compare", "0.5,0.5", "normal(0,1)")
+    assert result.exit_code == 2 and "cannot compare" in result.stderr
+
+
+def test_cuda_without_a_gpu_is_a_clear_error():
+    result = run_cli("compare", "normal(0,1)", "studentt(3)", "--engine", "mc", "--device", "cuda", "--samples", "1000")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("klcli: error: ") and ("cuda" in result.stderr.lower() or "torch" in result.stderr.lower())

@@ -153,7 +153,7 @@ def console(stderr: bool = False):
     """A rich console on stdout (or stderr); imported lazily to keep start-up fast."""
     from rich.console import Console
 
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False)
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False)
 
 
 def comparison_table(c: Comparison, *, p_name: str, q_name: str):

@@ -86,6 +86,7 @@ def _root(
 # Commands register themselves on `app` when imported.
 from klcli.cli import compare as _compare  # noqa: E402,F401
 from klcli.cli import batch as _batch  # noqa: E402,F401
+from klcli.cli import families as _families  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
