@@ -85,6 +85,7 @@ def _root(
 
 # Commands register themselves on `app` when imported.
 from klcli.cli import compare as _compare  # noqa: E402,F401
+from klcli.cli import drift as _drift  # noqa: E402,F401
 
 
 def main() -> None:
