@@ -100,6 +100,10 @@ MAX_INTEGER_CATEGORIES = 20
 SAMPLE_ROWS = 250_000
 #: Cap on the number of bins the width rules (``fd``, ``sturges``, ``doane``) may choose.
 MAX_BINS = 1000
+#: Values counted at a time by :func:`count_bins` (a block stays in the L2 cache).
+COUNT_BLOCK = 1 << 16
+#: Up to this many edges, :func:`count_bins` compares with each edge instead of sorting.
+COMPARE_EDGES = 32
 #: How many unseen categories are listed by name.
 MAX_UNSEEN_LISTED = 20
 
@@ -229,13 +233,29 @@ def _rule_bin_count(method: str, sample: np.ndarray, minimum: float, maximum: fl
 def count_bins(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Counts of ``values`` in ``[underflow, bins..., overflow, missing]``.
 
-    NaN is missing. ``len(result) == len(edges) + 2``.
+    NaN is missing; ``len(result) == len(edges) + 2``. The values are taken
+    in blocks of :data:`COUNT_BLOCK` (which stay in cache) and, per block,
+    the values below each edge are counted: with up to
+    :data:`COMPARE_EDGES` edges by one vectorised comparison per edge (about
+    0.3 ns per value and edge), beyond that by sorting the block and looking
+    the edges up in it, as ``np.histogram`` does. Both are several times
+    faster than looking every value up among the edges (``np.searchsorted``).
     """
-    index = np.searchsorted(edges, values, side="right")  # NaN sorts last: into the overflow slot
-    counts = np.bincount(index, minlength=len(edges) + 1)
-    missing = int(np.count_nonzero(np.isnan(values)))
-    counts[-1] -= missing
-    return np.append(counts, missing)
+    below = np.zeros(len(edges) + 1, dtype=np.int64)  # values < each edge; last: values that are not NaN
+    limits = np.append(edges, np.inf)
+    mask = np.empty(min(values.size, COUNT_BLOCK), dtype=bool)
+    for start in range(0, values.size, COUNT_BLOCK):
+        block = values[start : start + COUNT_BLOCK]
+        if len(edges) <= COMPARE_EDGES:
+            flags = mask[: block.size]
+            for i, edge in enumerate(edges):
+                below[i] += np.count_nonzero(np.less(block, edge, out=flags))
+            below[-1] += np.count_nonzero(np.less_equal(block, np.inf, out=flags))
+        else:
+            ordered = np.sort(block)  # NaN sorts last
+            below[:-1] += np.searchsorted(ordered, edges, side="left")
+            below[-1] += np.searchsorted(ordered, np.inf, side="right")
+    return np.concatenate([below[:1], np.diff(below), [values.size - below[-1]]])
 
 
 def bin_labels(edges: np.ndarray) -> list[str]:
@@ -451,24 +471,26 @@ def plan_columns(reference, current, options: DriftOptions) -> list[ColumnPlan]:
 class RowSample:
     """A uniform sample of rows kept in a bounded buffer (Bernoulli, rate halving when full).
 
-    Every row is kept while fewer than ``2 * capacity`` have been seen; after
-    that each row is in the sample with the same probability ``rate``, so the
-    sample holds between ``capacity`` and ``2 * capacity`` rows.
+    Each row is in the sample with the same probability ``rate``. It starts
+    at 1, or at ``1.5 * capacity / expected_rows`` when the row count is known
+    (Parquet); whenever the sample holds more than ``2 * capacity`` rows, the
+    rate and the sample are halved. So the sample is uniform and holds at most
+    ``2 * capacity`` rows, and all rows of a table of up to that many.
     """
 
-    def __init__(self, capacity: int = SAMPLE_ROWS, seed: int = 0) -> None:
+    def __init__(self, capacity: int = SAMPLE_ROWS, *, expected_rows: int | None = None, seed: int = 0) -> None:
         self.capacity = capacity
-        self.rate = 1.0
+        self.rate = 1.0 if not expected_rows or expected_rows <= 2 * capacity else 1.5 * capacity / expected_rows
         self.rng = np.random.default_rng(seed)
         self.parts: dict[str, list[np.ndarray]] = {}
         self.kept = 0
 
     def pick(self, n: int) -> np.ndarray | None:
-        """Indices of a batch of ``n`` rows to keep (None: all of them)."""
+        """Indices of a batch of ``n`` rows to keep, in order (None: all of them)."""
         if self.rate == 1.0:
             self.kept += n
             return None
-        chosen = np.flatnonzero(self.rng.random(n) < self.rate)
+        chosen = np.sort(self.rng.choice(n, self.rng.binomial(n, self.rate), replace=False))
         self.kept += chosen.size
         return chosen
 
@@ -505,8 +527,9 @@ class NumericStats:
         self.missing += missing
         if missing < values.size:
             self.count += values.size - missing
-            self.minimum = min(self.minimum, float(np.nanmin(values)))
-            self.maximum = max(self.maximum, float(np.nanmax(values)))
+            low, high = (np.nanmin(values), np.nanmax(values)) if missing else (values.min(), values.max())
+            self.minimum = min(self.minimum, float(low))
+            self.maximum = max(self.maximum, float(high))
 
 
 @dataclass
@@ -723,7 +746,7 @@ def _profile_reference(reference, plans: list[ColumnPlan]):
 
     stats = {p.column: NumericStats() for p in plans if p.kind in ("numeric", "integer")}
     categories = {p.column: CategoryCounts() for p in plans if p.kind in ("categorical", "integer")}
-    sample = RowSample()
+    sample = RowSample(expected_rows=reference.row_count)
     for first_row, batch in reference.batches([p.column for p in plans]):
         if batch.num_rows == 0:
             continue
@@ -752,28 +775,44 @@ def _settle_integer_kind(plan: ColumnPlan, categories: dict) -> ColumnPlan:
 
 def _count_numeric(table, edges: dict) -> dict:
     """Pass 2 over the reference: bin counts of the numeric columns."""
-    from klcli.tables import numeric_values
-
     counts = {column: np.zeros(len(e) + 2, dtype=np.int64) for column, e in edges.items()}
-    for first_row, batch in table.batches(list(edges)):
-        for column, column_edges in edges.items():
-            counts[column] += count_bins(column_edges, numeric_values(batch.column(column), table=table, column=column, first_row=first_row))
+    with _column_pool(len(edges)) as pool:
+        for first_row, batch in table.batches(list(edges)):
+            _add_bin_counts(pool, counts, table, batch, first_row, edges)
     return counts
 
 
 def _count_current(table, plans: list[ColumnPlan], edges: dict) -> tuple[dict, dict]:
     """The only pass over the current table: bin counts and category counts."""
-    from klcli.tables import category_counts, numeric_values
+    from klcli.tables import category_counts
 
     counts = {column: np.zeros(len(e) + 2, dtype=np.int64) for column, e in edges.items()}
     categories = {p.column: CategoryCounts() for p in plans if p.kind == "categorical"}
     rows = 0
-    for first_row, batch in table.batches([p.column for p in plans]):
-        rows += batch.num_rows
-        for column, column_edges in edges.items():
-            counts[column] += count_bins(column_edges, numeric_values(batch.column(column), table=table, column=column, first_row=first_row))
-        for column, counter in categories.items():
-            counter.add(*category_counts(batch.column(column)))
+    with _column_pool(len(edges)) as pool:
+        for first_row, batch in table.batches([p.column for p in plans]):
+            rows += batch.num_rows
+            _add_bin_counts(pool, counts, table, batch, first_row, edges)
+            for column, counter in categories.items():
+                counter.add(*category_counts(batch.column(column)))
     if rows == 0:
         raise InputError(f"{table.name}: no rows")
     return counts, categories
+
+
+def _column_pool(columns: int):
+    """Threads that count several columns at once (numpy and pyarrow release the GIL)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=max(1, min(columns, os.cpu_count() or 1)), thread_name_prefix="klcli-count")
+
+
+def _add_bin_counts(pool, counts: dict, table, batch, first_row: int, edges: dict) -> None:
+    from klcli.tables import numeric_values
+
+    def count(column: str) -> np.ndarray:
+        return count_bins(edges[column], numeric_values(batch.column(column), table=table, column=column, first_row=first_row))
+
+    for column, column_counts in zip(edges, pool.map(count, edges)):
+        counts[column] += column_counts
