@@ -10,8 +10,9 @@ own process under ``/usr/bin/time -v``:
   reference with ``np.quantile``, ``np.histogram`` on the same edges with
   overflow bins and ``scipy.spatial.distance.jensenshannon`` per column;
 
-checks that both give the same JS distances, and prints wall time and peak
-resident memory with ratios.
+checks that both give the same JS distances, and prints wall time, CPU time
+(user + system, which other processes on a shared machine disturb less than
+wall time) and peak resident memory, with ratios.
 
 Usage::
 
@@ -71,15 +72,18 @@ def baseline(reference: str, current: str) -> None:
     print(json.dumps(out))
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB and stdout of a command run under /usr/bin/time -v."""
+def timed(command: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS in MiB and stdout of a command run under /usr/bin/time -v."""
     start = time.perf_counter()
     done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "src")})
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
-    peak_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
-    return wall, peak_kib / 1024, done.stdout
+    def field(label: str) -> float:
+        return float(re.search(rf"{label}: ([\d.]+)", done.stderr).group(1))
+
+    cpu = field(r"User time \(seconds\)") + field(r"System time \(seconds\)")
+    return wall, cpu, field(r"Maximum resident set size \(kbytes\)") / 1024, done.stdout
 
 
 def main() -> None:
@@ -104,15 +108,15 @@ def main() -> None:
         "pandas + np.histogram + scipy": [sys.executable, os.path.abspath(__file__), "--baseline", reference, current],
     }
     results = {name: timed(command) for name, command in runs.items()}
-    ours = {c["column"]: c["value"] for c in json.loads(results["klcli drift"][2])["columns"]}
-    theirs = json.loads(results["pandas + np.histogram + scipy"][2])
+    ours = {c["column"]: c["value"] for c in json.loads(results["klcli drift"][-1])["columns"]}
+    theirs = json.loads(results["pandas + np.histogram + scipy"][-1])
     largest_gap = max(abs(ours[k] - theirs[k]) for k in theirs)
 
-    wall0, peak0, _ = results["klcli drift"]
-    print(f"\n{args.rows:,} rows x {args.columns} float64 columns, Parquet; {os.cpu_count()} CPUs")
-    print(f"{'':32} {'wall (s)':>9} {'peak RSS (MiB)':>15} {'time ratio':>11} {'memory ratio':>13}")
-    for name, (wall, peak, _) in results.items():
-        print(f"{name:32} {wall:9.2f} {peak:15.0f} {wall / wall0:10.2f}x {peak / peak0:12.2f}x")
+    wall0, cpu0, peak0, _ = results["klcli drift"]
+    print(f"\n{args.rows:,} rows x {args.columns} float64 columns, Parquet; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'':30} {'wall (s)':>9} {'CPU (s)':>8} {'peak RSS (MiB)':>15} {'wall ratio':>11} {'CPU ratio':>10} {'memory ratio':>13}")
+    for name, (wall, cpu, peak, _) in results.items():
+        print(f"{name:30} {wall:9.2f} {cpu:8.2f} {peak:15.0f} {wall / wall0:10.2f}x {cpu / cpu0:9.2f}x {peak / peak0:12.2f}x")
     print(f"largest difference between the JS distances: {largest_gap:.2e} (deciles from a sample vs exact)")
 
 

@@ -443,7 +443,9 @@ def plan_columns(reference, current, options: DriftOptions) -> list[ColumnPlan]:
                 found = f"it is in {other.name} only" if name in other.columns else "nor in the other table"
                 raise InputError(f"{table.name}: no column {name!r} ({found}; choose columns with --columns or --exclude)")
     global_metric = check_metric(options.metric) if options.metric is not None else config.get("metric", DEFAULT_METRIC)
-    global_threshold = options.threshold if options.threshold is not None else config.get("threshold")
+    global_threshold = options.threshold
+    if global_threshold is None and global_metric == config.get("metric", DEFAULT_METRIC):
+        global_threshold = config.get("threshold")  # the config's threshold goes with the config's metric
     if global_threshold is not None:
         check_threshold(global_threshold)
     plans = []

@@ -84,9 +84,10 @@ class Table:
         raised as an :class:`InputError` naming the column and the row.
         """
         first_row = 0
-        reader = prefetched(self._reader(columns, batch_rows))
+        reader = None
         while True:
             try:
+                reader = reader or prefetched(self._reader(columns, batch_rows))
                 batch = next(reader)
             except StopIteration:
                 return
