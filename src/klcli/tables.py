@@ -317,7 +317,7 @@ def _hint(table: Table, column: str) -> str:
 
     kind = table.type_of(column)
     if pa.types.is_floating(kind) or pa.types.is_integer(kind):
-        return f" (the column looked numeric in its first rows; pass --categorical {column} to compare it by category)"
+        return f" (pass --categorical {column} to compare it by category)"
     return ""
 
 

@@ -91,8 +91,8 @@ def drift(
 
         parse_bins(options.bins)
     in_format = input_format.value if input_format else None
-    ref_table = open_table(reference, input_format=in_format)
-    cur_table = open_table(current, input_format=in_format)
+    ref_table = open_table(reference, input_format=in_format if reference == "-" else None)
+    cur_table = open_table(current, input_format=in_format if current == "-" else None)
     record = check_drift(ref_table, cur_table, options).record()
     names = {"reference": _display(reference), "current": _display(current)}
     if junit:
