@@ -238,14 +238,15 @@ def drift_table(report: dict, *, reference: str, current: str):
     """A rich table: one row per column, drifted ones in red."""
     from rich.table import Table
 
-    table = Table(title=f"reference: {reference}   current: {current}", title_justify="left", caption_justify="left")
-    for name, justify in (("column", "left"), ("kind", "left"), ("metric", "left"), ("value", "right"), ("threshold", "right"), ("status", "left"), ("missing ref → cur", "right"), ("top contributors", "left")):
-        table.add_column(name, justify=justify)
+    table = Table(title=f"reference: {reference}\ncurrent:   {current}", title_justify="left", caption_justify="left")
+    for name, justify, min_width in (("column", "left", 8), ("kind", "left", None), ("metric", "left", None), ("value", "right", None), ("threshold", "right", None), ("status", "left", None), ("top contributors", "left", 16)):
+        table.add_column(name, justify=justify, min_width=min_width, overflow="fold")
     for c in report["columns"]:
         status = "[bold red]DRIFT[/]" if c["drifted"] else "[green]ok[/]"
-        missing = f"{c['reference_missing_rate']:.1%} → {c['current_missing_rate']:.1%}"
-        table.add_row(c["column"], c["kind"], f"{c['metric']} ({c['unit']})", format_number(c["value"]), format_number(c["threshold"]), status, missing, _escape_markup(contributors_text(c)))
-    notes = [drift_summary(report)]
+        table.add_row(_escape_markup(c["column"]), c["kind"], c["metric"], f"{c['value']:.4g}", format_number(c["threshold"]), status, _escape_markup(contributors_text(c, limit=2)))
+    units = sorted({f"{c['metric']} in {c['unit']}" for c in report["columns"]})
+    notes = [drift_summary(report), "; ".join(units)]
+    notes += [f"{c['column']}: missing {c['reference_missing_rate']:.1%} in the reference, {c['current_missing_rate']:.1%} now" for c in report["columns"] if c["reference_missing_rate"] or c["current_missing_rate"]]
     notes += [f"{c['column']}: {c['unseen_count']} unseen categor{'y' if c['unseen_count'] == 1 else 'ies'}: {', '.join(c['unseen_categories'][:5])}" + (", ..." if c["unseen_count"] > 5 else "") for c in report["columns"] if c.get("unseen_count")]
     table.caption = _escape_markup("\n".join(f"• {note}" for note in notes))
     return table
