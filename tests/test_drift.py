@@ -397,3 +397,40 @@ def test_parquet_drift_imports_no_pandas(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_parquet_reference_sampled_from_row_groups(tmp_path, monkeypatch):
+    """With Parquet statistics the first pass reads a few row groups; counts stay exact."""
+    import pandas as pd
+
+    import klcli.drift as drift
+
+    monkeypatch.setattr(drift, "SAMPLE_ROWS", 500)
+    rng = np.random.default_rng(11)
+    values = rng.normal(size=50_000)
+    values[rng.random(values.size) < 0.01] = np.nan
+    path = tmp_path / "ref.parquet"
+    pd.DataFrame({"x": values, "y": rng.exponential(size=values.size)}).to_parquet(path, row_group_size=1_000)
+    reference = open_table(str(path))
+    plans = drift.plan_columns(reference, reference, DriftOptions())
+    stats, _, sample = drift._profile_from_footer(reference, plans)
+    assert stats["x"].minimum == np.nanmin(values) and stats["x"].maximum == np.nanmax(values)
+    assert stats["x"].count + stats["x"].missing == values.size and 0 < sample.values("x").size <= 3_000
+    report = check_drift(reference, table_from(pd.DataFrame({"x": rng.normal(size=5000), "y": rng.exponential(size=5000)})))
+    assert not report.drifted
+    shifted = check_drift(reference, table_from(pd.DataFrame({"x": rng.normal(1, 1, 5000), "y": rng.exponential(size=5000)})))
+    assert [c.drifted for c in shifted.columns] == [True, False]
+    assert shifted.columns[0].reference_rows == values.size
+
+
+def test_footer_shortcut_needs_many_row_groups_and_numeric_columns(tmp_path):
+    import pandas as pd
+
+    import klcli.drift as drift
+
+    path = tmp_path / "small.parquet"
+    pd.DataFrame({"x": np.arange(100.0), "c": ["a", "b"] * 50}).to_parquet(path, row_group_size=10)
+    reference = open_table(str(path))
+    assert drift._profile_from_footer(reference, drift.plan_columns(reference, reference, DriftOptions())) is None
+    only_x = drift.plan_columns(reference, reference, DriftOptions(columns=["x"]))
+    assert drift._profile_from_footer(reference, only_x) is None  # 10 row groups hold fewer rows than the sample

@@ -98,6 +98,8 @@ ROWS_PER_CATEGORY = 250
 MAX_INTEGER_CATEGORIES = 20
 #: Rows of the reference sample from which quantile edges are fitted (exact up to twice this).
 SAMPLE_ROWS = 250_000
+#: Row groups a Parquet reference is sampled from at least (see ``_profile_from_footer``).
+FOOTER_MIN_ROW_GROUPS = 3
 #: Cap on the number of bins the width rules (``fd``, ``sturges``, ``doane``) may choose.
 MAX_BINS = 1000
 #: Values counted at a time by :func:`count_bins` (a block stays in the L2 cache).
@@ -746,6 +748,9 @@ def _profile_reference(reference, plans: list[ColumnPlan]):
     """Pass 1: numeric statistics and row sample, category counts, integer distinct values."""
     from klcli.tables import category_counts, numeric_values
 
+    footer = _profile_from_footer(reference, plans)
+    if footer is not None:
+        return footer
     stats = {p.column: NumericStats() for p in plans if p.kind in ("numeric", "integer")}
     categories = {p.column: CategoryCounts() for p in plans if p.kind in ("categorical", "integer")}
     sample = RowSample(expected_rows=reference.row_count)
@@ -766,6 +771,44 @@ def _profile_reference(reference, plans: list[ColumnPlan]):
     if not any(s.count or s.missing for s in stats.values()) and not any(c.count or c.missing for c in categories.values()):
         raise InputError(f"{reference.name}: no rows")
     return stats, categories, sample
+
+
+def _profile_from_footer(reference, plans: list[ColumnPlan]):
+    """Pass 1 without reading the whole reference, when it is Parquet with statistics.
+
+    When every column is numeric (floating, or integer forced numeric), the
+    exact minimum, maximum and null count come from the Parquet footer, and
+    the quantile sample from evenly spaced row groups (enough for
+    ``2 * SAMPLE_ROWS`` rows, at least :data:`FOOTER_MIN_ROW_GROUPS`); the
+    reference is then read in full only once, to count. The edges come from a
+    sample of whole row groups, but both tables are still counted exactly on
+    them. Returns None when that does not apply or would read more than half
+    of the table.
+    """
+    import pyarrow as pa
+
+    from klcli.tables import numeric_values
+
+    columns = [p.column for p in plans]
+    if any(p.kind != "numeric" or not (pa.types.is_floating(reference.type_of(p.column)) or pa.types.is_integer(reference.type_of(p.column))) for p in plans):
+        return None
+    footer = reference.parquet_statistics(columns)
+    if footer is None:
+        return None
+    rows, ranges = footer
+    wanted = max(math.ceil(2 * SAMPLE_ROWS * len(rows) / max(sum(rows), 1)), FOOTER_MIN_ROW_GROUPS)
+    if 2 * wanted > len(rows):
+        return None
+    groups = np.unique(np.linspace(0, len(rows) - 1, wanted).round().astype(int)).tolist()
+    sample = RowSample(expected_rows=sum(rows[g] for g in groups))
+    for first_row, batch in reference.batches(columns, row_groups=groups):
+        picked = sample.pick(batch.num_rows)
+        for column in columns:
+            values = numeric_values(batch.column(column), table=reference, column=column, first_row=first_row)
+            sample.add(column, values if picked is None else values[picked])
+        sample.thin()
+    stats = {c: NumericStats(count=sum(rows) - nulls, missing=nulls, minimum=low, maximum=high) for c, (low, high, nulls) in ranges.items()}
+    return stats, {}, sample
 
 
 def _settle_integer_kind(plan: ColumnPlan, categories: dict) -> ColumnPlan:

@@ -77,17 +77,18 @@ class Table:
         """The pyarrow type of ``column``."""
         return self.schema.field(column).type
 
-    def batches(self, columns: list[str], *, batch_rows: int = BATCH_ROWS) -> Iterator[tuple[int, Any]]:
+    def batches(self, columns: list[str], *, batch_rows: int = BATCH_ROWS, row_groups: list[int] | None = None) -> Iterator[tuple[int, Any]]:
         """Yield ``(first_row, batch)`` for the given columns; rows count from 0.
 
-        A conversion error of the reader (a word in a numeric CSV column) is
+        ``row_groups`` reads only these row groups of a Parquet file (rows
+        are then counted over the rows read). A conversion error of the reader (a word in a numeric CSV column) is
         raised as an :class:`InputError` naming the column and the row.
         """
         first_row = 0
         reader = None
         while True:
             try:
-                reader = reader or prefetched(self._reader(columns, batch_rows))
+                reader = reader or prefetched(self._reader(columns, batch_rows, row_groups))
                 batch = next(reader)
             except StopIteration:
                 return
@@ -101,12 +102,12 @@ class Table:
 
         return pa.BufferReader(self.data) if self.data is not None else self.path
 
-    def _reader(self, columns: list[str], batch_rows: int):
+    def _reader(self, columns: list[str], batch_rows: int, row_groups: list[int] | None = None):
         if self.fmt == "parquet":
             import pyarrow.parquet as pq
 
             # pre_buffer would keep every row group read so far in memory.
-            return iter(pq.ParquetFile(self._source(), pre_buffer=False).iter_batches(batch_size=batch_rows, columns=columns))
+            return iter(pq.ParquetFile(self._source(), pre_buffer=False).iter_batches(batch_size=batch_rows, columns=columns, row_groups=row_groups))
         if self.fmt == "jsonl":
             import pyarrow.json as pj
 
@@ -127,6 +128,33 @@ class Table:
             if located:
                 return InputError(located)
         return InputError(f"{self.name}: cannot read the table after row {first_row}: {message}")
+
+    def parquet_statistics(self, columns: list[str]) -> tuple[list[int], dict] | None:
+        """Rows per row group and, per column, ``(minimum, maximum, nulls)`` from the Parquet footer.
+
+        None unless this is Parquet and every row group has minimum, maximum
+        and null count for every one of ``columns`` (flat numeric columns).
+        Writers leave NaN out of the minimum and maximum.
+        """
+        if self.fmt != "parquet":
+            return None
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(self._source()).metadata
+        paths = [meta.schema.column(i).path for i in range(meta.num_columns)]
+        if any(paths.count(c) != 1 for c in columns):
+            return None
+        rows, ranges = [], {c: (math.inf, -math.inf, 0) for c in columns}
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            rows.append(group.num_rows)
+            for column in columns:
+                stats = group.column(paths.index(column)).statistics
+                if stats is None or not stats.has_min_max or not stats.has_null_count:
+                    return None
+                low, high, nulls = ranges[column]
+                ranges[column] = (min(low, float(stats.min)), max(high, float(stats.max)), nulls + stats.null_count)
+        return rows, ranges
 
     def with_column_types(self, types: dict) -> "Table":
         """The same table with some column types changed (CSV and JSON lines only).
