@@ -110,7 +110,6 @@ COMPARE_EDGES = 32
 MAX_UNSEEN_LISTED = 20
 
 KINDS = ("numeric", "categorical")
-BIN_RULES = ("auto", "quantile", "width", "fd", "sturges", "doane")
 MISSING, OTHER, UNSEEN = "(missing)", "(other)", "(unseen)"
 CONFIG_KEYS = {"metric", "threshold", "bins", "max_categories", "columns"}
 COLUMN_CONFIG_KEYS = {"metric", "threshold", "kind"}

@@ -26,7 +26,7 @@ import io
 import math
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
@@ -66,7 +66,6 @@ class Table:
     data: bytes | None
     schema: Any
     row_count: int | None = None
-    _pinned: dict = field(default_factory=dict, repr=False)
 
     @property
     def columns(self) -> list[str]:
