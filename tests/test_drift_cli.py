@@ -190,7 +190,10 @@ def test_table_errors(tmp_path):
     (tmp_path / "cur.csv").write_text("a\n1\n2\n")
     (tmp_path / "nan.csv").write_text("a,b\n,x\nNA,y\n")
     (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("a,b\n")
     cases = [
+        (["ref.csv", "header.csv"], "header.csv: no rows"),
+        (["header.csv", "ref.csv"], "header.csv: no rows"),
         (["ref.csv", "cur.csv"], "cur.csv: no column 'b' (it is in "),
         (["ref.csv", "nan.csv"], "nan.csv: column 'a' has no values (all missing)"),
         (["ref.csv", "empty.csv"], "empty.csv: empty file"),
