@@ -46,11 +46,11 @@ def drift(
     exclude: Annotated[Names, typer.Option("--exclude", help="Leave out these columns (comma list, repeatable).", metavar="A,B")] = None,
     categorical: Annotated[Names, typer.Option("--categorical", help="Compare these columns by category.", metavar="A,B")] = None,
     numeric: Annotated[Names, typer.Option("--numeric", help="Bin these columns as numbers.", metavar="A,B")] = None,
-    bins: Annotated[Optional[str], typer.Option("--bins", help="auto (= quantile:10), N (equal width), quantile:N, fd, sturges or doane.")] = None,
+    bins: Annotated[Optional[str], typer.Option("--bins", help="auto (deciles of the reference; quintiles for small tables), N (equal width), quantile:N, fd, sturges or doane.")] = None,
     metric: Annotated[Optional[DriftMetric], typer.Option("--metric", help="Metric per column (default js_distance).")] = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="Drift when the metric exceeds X (default per metric: js_distance 0.1, psi 0.2, ...).", metavar="X")] = None,
     config: Annotated[Optional[str], typer.Option("--config", help="A drift.toml with defaults and per-column metric, threshold and kind.", metavar="FILE")] = None,
-    max_categories: Annotated[Optional[int], typer.Option("--max-categories", help="Categories kept by name; rarer ones are pooled as (other). Default 20.", min=1)] = None,
+    max_categories: Annotated[Optional[int], typer.Option("--max-categories", help="Categories kept by name; rarer ones are pooled as (other). Default: one per 250 rows, 4 to 20.", min=1)] = None,
     top: Annotated[int, typer.Option("--top", help="How many contributing bins to report per column.", min=0)] = 3,
     fmt: Annotated[DriftFormat, typer.Option("--format", "-f", help="Output format.")] = DriftFormat.table,
     junit: Annotated[Optional[str], typer.Option("--junit", help="Also write a JUnit XML report (one test case per column) to FILE.", metavar="FILE")] = None,
@@ -59,9 +59,10 @@ def drift(
     """Check CURRENT against REFERENCE column by column; exit 1 when any column drifted.
 
     \b
-    Numeric columns are binned on deciles of the reference (plus bins below
-    and above its range, and one for missing values); categorical columns
-    are compared by category. Default: Jensen-Shannon distance in bits > 0.1.
+    Numeric columns are binned on deciles of the reference (quintiles for
+    small tables), plus bins below and above its range and one for missing
+    values; categorical columns are compared by category. Default: drift when
+    the Jensen-Shannon distance in bits exceeds 0.1.
 
     \b
     Examples:
