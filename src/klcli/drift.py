@@ -10,6 +10,8 @@ Passes
    up to :data:`SAMPLE_ROWS` x 2, then a Bernoulli sample whose rate halves
    whenever it is full, so it holds between :data:`SAMPLE_ROWS` and twice as
    many rows); per categorical column the exact counts of every category.
+   A Parquet reference of numeric columns with footer statistics is instead
+   profiled from its footer and a few row groups (:func:`_profile_from_footer`).
 2. Edges are fitted; the reference (numeric columns only) and the current
    table are streamed once more and counted with ``np.searchsorted`` and
    ``np.bincount``.
