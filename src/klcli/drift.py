@@ -13,8 +13,8 @@ Passes
    A Parquet reference of numeric columns with footer statistics is instead
    profiled from its footer and a few row groups (:func:`_profile_from_footer`).
 2. Edges are fitted; the reference (numeric columns only) and the current
-   table are streamed once more and counted with ``np.searchsorted`` and
-   ``np.bincount``.
+   table are streamed once more and counted by :func:`count_bins`, several
+   columns at once in threads.
 
 Memory is bounded by one batch plus the samples, whatever the table size.
 
