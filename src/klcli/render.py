@@ -228,6 +228,7 @@ def batch_records(results, *, reference: str) -> list[dict]:
 def batch_table(results, *, reference: str, base: str, total: int):
     """A rich table with one row per file; a failed file's row says so."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"Q (reference): {reference}   values in {unit_name(base)}", title_justify="left", caption_justify="left")
     table.add_column("file (P)", overflow="fold")
@@ -236,7 +237,7 @@ def batch_table(results, *, reference: str, base: str, total: int):
     notes = []
     for r in results:
         if r.failed:
-            table.add_row(r.file, "[red]failed[/red]", *[""] * (len(BATCH_TABLE_KEYS) - 1))
+            table.add_row(r.file, Text("failed", style="red"), *[""] * (len(BATCH_TABLE_KEYS) - 1))
             notes.append(r.error)
         else:
             table.add_row(r.file, *(format_number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS))
@@ -345,3 +346,111 @@ class DelayedProgress:
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+# Drift reports (``klcli drift``)
+
+DRIFT_FORMATS = ("table", "json", "csv", "markdown")
+
+
+def contributors_text(record: dict, limit: int = 3) -> str:
+    """The bins that contribute most, as ``label (share%)``, separated by ``; ``.
+
+    >>> contributors_text({"top_contributors": [{"bin": "a", "contribution": 0.61}, {"bin": "b", "contribution": 0.2}]})
+    'a (61%); b (20%)'
+    """
+    return "; ".join(f"{c['bin']} ({c['contribution']:.0%})" for c in record["top_contributors"][:limit])
+
+
+def drift_summary(report: dict) -> str:
+    """One line: how many columns drifted, and which."""
+    drifted = [c["column"] for c in report["columns"] if c["drifted"]]
+    total = len(report["columns"])
+    if not drifted:
+        return f"no drift in {total} column{'s' if total != 1 else ''}"
+    return f"drift in {len(drifted)} of {total} columns: {', '.join(drifted)}"
+
+
+def drift_table(report: dict, *, reference: str, current: str):
+    """A rich table: one row per column, drifted ones in red."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"reference: {reference}\ncurrent:   {current}", title_justify="left", caption_justify="left")
+    for name, justify, min_width in (("column", "left", 8), ("kind", "left", None), ("metric", "left", None), ("value", "right", None), ("threshold", "right", None), ("status", "left", None), ("top contributors", "left", 16)):
+        table.add_column(name, justify=justify, min_width=min_width, overflow="fold")
+    for c in report["columns"]:
+        status = Text("DRIFT", style="bold red") if c["drifted"] else Text("ok", style="green")
+        table.add_row(c["column"], c["kind"], c["metric"], f"{c['value']:.4g}", format_number(c["threshold"]), status, contributors_text(c, limit=2))
+    units = sorted({f"{c['metric']} in {c['unit']}" for c in report["columns"]})
+    notes = [drift_summary(report), "; ".join(units)]
+    notes += [f"{c['column']}: missing {c['reference_missing_rate']:.1%} in the reference, {c['current_missing_rate']:.1%} now" for c in report["columns"] if c["reference_missing_rate"] or c["current_missing_rate"]]
+    notes += [f"{c['column']}: {c['unseen_count']} unseen categor{'y' if c['unseen_count'] == 1 else 'ies'}: {', '.join(c['unseen_categories'][:5])}" + (", ..." if c["unseen_count"] > 5 else "") for c in report["columns"] if c.get("unseen_count")]
+    table.caption = "\n".join(f"• {note}" for note in notes)
+    return table
+
+
+def drift_markdown(report: dict, *, reference: str, current: str) -> str:
+    """A Markdown report for a pull-request comment."""
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        f"### Data drift: {'❌ ' if report['drifted'] else '✅ '}{drift_summary(report)}",
+        "",
+        f"Reference `{cell(reference)}`, current `{cell(current)}`.",
+        "",
+        "| column | kind | metric | value | threshold | status | missing (ref → cur) | top contributors |",
+        "| --- | --- | --- | ---: | ---: | --- | ---: | --- |",
+    ]
+    for c in report["columns"]:
+        status = "**drift**" if c["drifted"] else "ok"
+        missing = f"{c['reference_missing_rate']:.1%} → {c['current_missing_rate']:.1%}"
+        lines.append(f"| {cell(c['column'])} | {c['kind']} | {c['metric']} | {format_number(c['value'])} | {format_number(c['threshold'])} | {status} | {missing} | {cell(contributors_text(c))} |")
+    unseen = [c for c in report["columns"] if c.get("unseen_count")]
+    if unseen:
+        lines.append("")
+        lines += [f"- `{cell(c['column'])}`: unseen categories {', '.join(f'`{cell(u)}`' for u in c['unseen_categories'])}" for c in unseen]
+    return "\n".join(lines) + "\n"
+
+
+def drift_csv(report: dict) -> str:
+    """CSV, one line per column; the top contributors as one text field."""
+    rows = []
+    for c in report["columns"]:
+        row = {k: v for k, v in c.items() if not isinstance(v, (list, dict))}
+        row["top_contributors"] = contributors_text(c)
+        if "unseen_categories" in c:
+            row["unseen_categories"] = ";".join(c["unseen_categories"])
+        rows.append(row)
+    return records_to_csv(rows)
+
+
+def drift_junit(report: dict, *, reference: str, current: str) -> str:
+    """JUnit XML: one test case per column, a failure for each drifted one."""
+    import xml.etree.ElementTree as ET
+
+    failures = sum(c["drifted"] for c in report["columns"])
+    suites = ET.Element("testsuites", name="klcli drift", tests=str(len(report["columns"])), failures=str(failures))
+    suite = ET.SubElement(suites, "testsuite", name=f"drift {current} vs {reference}", tests=str(len(report["columns"])), failures=str(failures), errors="0", skipped="0")
+    for c in report["columns"]:
+        case = ET.SubElement(suite, "testcase", classname="klcli.drift", name=c["column"])
+        detail = f"{c['metric']} = {format_number(c['value'])} {c['unit']} (threshold {format_number(c['threshold'])}); top contributors: {contributors_text(c)}"
+        if c["drifted"]:
+            failure = ET.SubElement(case, "failure", message=f"{c['column']}: {c['metric']} {format_number(c['value'])} > {format_number(c['threshold'])}", type="drift")
+            failure.text = detail
+        else:
+            ET.SubElement(case, "system-out").text = detail
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def print_drift(report: dict, fmt: str, *, reference: str, current: str) -> None:
+    """Print a drift report in ``fmt`` (table, json, csv or markdown) to stdout."""
+    if fmt == "json":
+        sys.stdout.write(to_json(report) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(drift_csv(plain(report)))
+    elif fmt == "markdown":
+        sys.stdout.write(drift_markdown(report, reference=reference, current=current))
+    else:
+        console().print(drift_table(report, reference=reference, current=current))

@@ -87,6 +87,7 @@ def _root(
 from klcli.cli import compare as _compare  # noqa: E402,F401
 from klcli.cli import batch as _batch  # noqa: E402,F401
 from klcli.cli import families as _families  # noqa: E402,F401
+from klcli.cli import drift as _drift  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
