@@ -375,12 +375,23 @@ def drift_table(report: dict, *, reference: str, current: str):
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"reference: {reference}\ncurrent:   {current}", title_justify="left", caption_justify="left")
-    for name, justify, min_width in (("column", "left", 8), ("kind", "left", None), ("metric", "left", None), ("value", "right", None), ("threshold", "right", None), ("status", "left", None), ("top contributors", "left", 16)):
+    columns = report["columns"]
+    uniform = len({(c["metric"], c["threshold"]) for c in columns}) == 1
+    title = f"reference: {reference}\ncurrent:   {current}"
+    if uniform and columns:
+        title += f"\nmetric:    {columns[0]['metric']} ({columns[0]['unit']}), threshold {format_number(columns[0]['threshold'])}"
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    headers = [("column", "left", 8), ("kind", "left", None)]
+    headers += [] if uniform else [("metric", "left", None)]
+    headers += [("value", "right", None)] + ([] if uniform else [("threshold", "right", None)])
+    headers += [("status", "left", None), ("top contributors", "left", 16)]
+    for name, justify, min_width in headers:
         table.add_column(name, justify=justify, min_width=min_width, overflow="fold")
-    for c in report["columns"]:
+    for c in columns:
         status = Text("DRIFT", style="bold red") if c["drifted"] else Text("ok", style="green")
-        table.add_row(c["column"], c["kind"], c["metric"], f"{c['value']:.4g}", format_number(c["threshold"]), status, contributors_text(c, limit=2))
+        cells = [c["column"], c["kind"]] + ([] if uniform else [c["metric"]]) + [f"{c['value']:.4g}"]
+        cells += ([] if uniform else [format_number(c["threshold"])]) + [status, contributors_text(c, limit=2)]
+        table.add_row(*cells)
     units = sorted({f"{c['metric']} in {c['unit']}" for c in report["columns"]})
     notes = [drift_summary(report), "; ".join(units)]
     notes += [f"{c['column']}: missing {c['reference_missing_rate']:.1%} in the reference, {c['current_missing_rate']:.1%} now" for c in report["columns"] if c["reference_missing_rate"] or c["current_missing_rate"]]
