@@ -11,11 +11,20 @@ other x's and ν_k(i) the distance to its k-th nearest neighbour among the y's.
 It is the sample mean of log p̂(x_i) − log q̂(x_i) for the k-NN density
 estimates p̂ and q̂, and it is consistent for every fixed k.
 
-Duplicate points (ties) would make ρ or ν zero. Following the adaptive
-variant of Wang et al. (their eq. 17), each point uses its own orders:
-l_i (for ρ) and k_i (for ν) are the smallest orders ≥ k whose distance is
-positive, and the estimate gains the bias correction (1/n) Σ ψ(l_i) − ψ(k_i),
-which vanishes when no ties occur. Nothing is perturbed or dropped.
+Duplicate points (ties) would make ρ or ν zero. Nothing is perturbed or
+dropped; instead the orders become per-point, as in the adaptive estimator of
+Wang et al. (their eq. 17): with orders l_i (for ρ) and k_i (for ν),
+
+    D̂ = (d/n) Σ_i log(ν_{k_i}(i) / ρ_{l_i}(i)) + (1/n) Σ_i [ψ(l_i) − ψ(k_i)] + log(m / (n − 1)).
+
+When a set of distances contains a zero, the radius used for a tied point is
+its first positive distance, and the order of *every* point of that query is
+the number of other points in the closed ball of its radius (never below k).
+Counting the whole ball, not just k, matters for rounded data, where many
+points sit at the same distance: on 2-D Gaussians rounded to 0.1 it keeps the
+estimate where the unrounded data puts it. With no zero distances the orders
+are all k and the digamma terms cancel. Exactly repeated observations (atoms)
+are not densities, and no kNN estimator recovers a continuous KL from them.
 
 References
 ----------
@@ -46,7 +55,7 @@ class NeighbourTerms:
     ``log_dist`` is log of the distance to the ``order``-th nearest distinct
     neighbour (self excluded); ``order`` is k, or larger where ties forced it;
     ``log_ref`` is log of the number of reference points other than the point
-    itself. ``ties`` counts the points whose order had to be raised.
+    itself. ``ties`` counts the points whose k-th distance was zero.
     """
 
     log_dist: np.ndarray
@@ -60,16 +69,17 @@ def neighbour_terms(tree: cKDTree, points: np.ndarray, k: int, is_member: np.nda
 
     ``is_member`` says (per point, or for all) whether the point is itself one
     of the tree's points; such a point does not count as its own neighbour.
-    Where that distance is zero (duplicate points), the first positive
-    distance is used instead and ``order`` records its rank among the other
-    points, as in the adaptive estimator of Wang et al. (2009).
+    Where that distance is zero for some point (duplicates), such a point
+    uses its first positive distance instead, and every point's ``order``
+    becomes the number of other points within its radius (at least k); see
+    the module docstring.
 
     Examples
     --------
     >>> x = np.array([[0.0], [0.0], [1.0], [3.0]])
     >>> t = neighbour_terms(cKDTree(x), x, 1, True)
     >>> np.exp(t.log_dist).tolist(), t.order.tolist(), t.ties
-    ([1.0, 1.0, 1.0, 2.0], [2, 2, 1, 1], 2)
+    ([1.0, 1.0, 1.0, 2.0], [2, 2, 2, 1], 2)
     """
     member = np.broadcast_to(np.asarray(is_member, dtype=bool), (len(points),))
     if member.all():
@@ -91,7 +101,8 @@ def neighbour_terms(tree: cKDTree, points: np.ndarray, k: int, is_member: np.nda
             # the (c+1)-th neighbour is the nearest one at a positive distance
             first_positive[group] = tree.query(rows[group], k=[int(c) + 1], workers=-1)[0][:, 0]
         dist[tied] = first_positive[inverse.ravel()]
-        order[tied] = coincident[inverse.ravel()] - member[tied] + 1
+        inside = tree.query_ball_point(points, r=dist * (1 + 1e-12), return_length=True, workers=-1)
+        order = np.maximum(np.asarray(inside) - member, order)
     log_ref = np.log(tree.n - member.astype(np.float64))
     return NeighbourTerms(np.log(dist), order, log_ref, int(tied.size))
 
@@ -139,7 +150,7 @@ def knn_divergences(
     values : dict
         ``kl_pq``, ``kl_qp`` and, with ``js``, ``js`` (nats).
     ties : int
-        Number of point/reference pairs where duplicates raised the order.
+        Number of (point, reference set) pairs whose k-th distance was zero.
 
     Notes
     -----

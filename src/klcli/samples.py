@@ -352,8 +352,8 @@ def compare_samples(
     jackknife: for a mean of n terms its variance equals that of the
     full-sample estimate). Resampling with replacement would create exact
     duplicates, which a nearest-neighbour estimator sees as zero distances:
-    in our 2-D Gaussian checks those replicates were centred near 0.63 for a
-    true 0.19 and their spread was twice the true one, while half-samples gave
+    in our 2-D Gaussian checks those replicates were centred near 0.8 for a
+    true 0.2 and their spread was twice the true one, while half-samples gave
     1.2–1.35 times the true spread (conservative). It costs about B/2 times the
     estimate itself.
 
@@ -471,7 +471,10 @@ def _compare_knn(p: SampleSet, q: SampleSet, k: int, standardize: bool, bootstra
             notes.append(f"{key} estimate {values[key]:.3g} is below 0 (sampling noise); reported as 0")
             values[key] = 0.0
     if ties:
-        notes.append(f"{ties} point(s) had duplicate neighbours; the next distinct neighbour was used (Wang et al. 2009)")
+        notes.append(
+            f"{ties} point(s) had duplicates at distance 0: their first positive distance was used and all "
+            "neighbours inside each radius counted (Wang et al. 2009); the estimator assumes continuous data"
+        )
     if p.dim > 3:
         notes.append(f"in {p.dim} dimensions kNN estimates can be biased by tens of percent unless n is very large")
     notes.append(
