@@ -108,9 +108,9 @@ def read_samples(path: str | os.PathLike[str], *, columns: list[str] | None = No
     Notes
     -----
     Text files: the first line is a header when one of its cells is not a
-    number while the line below holds a number in that column. In a file of
-    text only (labels), the first line is a header when none of its values
-    occurs again in its column. A column is numeric when most of its cells are
+    number while the line below holds a number in that column, or when it is
+    the only line. In a file of text only (labels), the first line is a header
+    when none of its values occurs again in its column. A column is numeric when most of its cells are
     numbers; a cell that is not is then an error, and a column of mostly text
     is read as labels. Errors give 1-based line numbers for text files and
     1-based row numbers (header excluded) for NPY and Parquet.
@@ -173,8 +173,7 @@ def _load_text(name: str, sep: str | None) -> tuple[Any, int]:
     cells = [_split(line, sep) for line in head]
     header: int | None = None
     if not all(_is_number(c) for c in cells[0]):
-        below = cells[1] if len(cells) > 1 else []
-        if any(not _is_number(a) and _is_number(b) for a, b in zip(cells[0], below)):
+        if len(cells) == 1 or any(not _is_number(a) and _is_number(b) for a, b in zip(*cells)):
             header = 0
     try:
         frame = pd.read_csv(name, sep=sep, header=header, skip_blank_lines=False, engine="c" if len(sep) == 1 else "python")
@@ -432,7 +431,7 @@ def _discrete_divergences(p: np.ndarray, q: np.ndarray) -> dict[str, float]:
             return math.inf
         pos = a > 0
         terms = b.copy()  # a = 0 contributes b
-        terms[pos] = a[pos] * np.log(a[pos] / b[pos]) - a[pos] + b[pos]
+        terms[pos] = a[pos] * (np.log(a[pos]) - np.log(b[pos])) - a[pos] + b[pos]
         return float(np.sum(np.maximum(terms, 0.0)))
 
     m = 0.5 * (p + q)
