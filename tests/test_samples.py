@@ -121,6 +121,7 @@ def test_small_integer_samples_are_counted_exactly():
     qv = np.bincount(q.values[:, 0].astype(int), minlength=6) / 800
     assert set(c.method.values()) == {"exact"}
     assert c.stderr == {}
+    assert any("no resampling for counted samples" in n for n in c.notes)
     assert c.values["kl_pq"] == pytest.approx(rel_entr(pv, qv).sum(), rel=1e-12)
     assert c.values["kl_qp"] == pytest.approx(rel_entr(qv, pv).sum(), rel=1e-12)
     assert c.values["js"] == pytest.approx(jensenshannon(pv, qv) ** 2, rel=1e-9)
@@ -190,6 +191,12 @@ def test_compare_errors():
         ((pts, pts), {"k": 10}, InputError, r"p\.csv: 10 samples; the kNN estimator with `k`=10 needs at least 11"),
         ((pts, SampleSet(np.ones((10, 2)), "c.csv")), {}, InputError, r"c\.csv: all 10 samples are identical"),
         ((pts, pts), {"k": 5, "bootstrap": 4}, InputError, r"p\.csv: too few samples for `bootstrap` half-samples with `k`=5"),
+        (
+            (SampleSet(np.c_[pts.values[:, 0], np.zeros(10)], "a.csv"), SampleSet(np.c_[pts.values[:, 1], np.zeros(10)], "b.csv")),
+            {},
+            InputError,
+            r"column 1 has the same value in every row of a\.csv and b\.csv",
+        ),
         ((pts, pts), {"k": 0}, UsageError, r"`k` must be a positive integer, not 0"),
         ((pts, pts), {"k": 2.5}, UsageError, r"`k` must be a positive integer, not 2\.5"),
         ((pts, pts), {"bootstrap": 1}, UsageError, r"`bootstrap` must be 0 \(no standard errors\) or an integer >= 2"),

@@ -176,7 +176,7 @@ def _load_text(name: str, sep: str | None) -> tuple[Any, int]:
         if len(cells) == 1 or any(not _is_number(a) and _is_number(b) for a, b in zip(*cells)):
             header = 0
     try:
-        frame = pd.read_csv(name, sep=sep, header=header, skip_blank_lines=False, engine="c" if len(sep) == 1 else "python")
+        frame = pd.read_csv(name, sep=sep, header=header, skip_blank_lines=False, engine="c")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{name}: cannot parse as delimited text ({str(exc).strip()})") from None
     frame = _drop_trailing_blank_rows(frame)
@@ -373,7 +373,7 @@ def compare_samples(
             f"{p.source} has {p.dim} column(s) but {q.source} has {q.dim}; samples must have the same dimension"
         )
     if _is_discrete(p, q):
-        return _compare_counts(p, q, seed)
+        return _compare_counts(p, q, bootstrap, seed)
     return _compare_knn(p, q, k, standardize, bootstrap, seed)
 
 
@@ -399,7 +399,7 @@ def _is_discrete(p: SampleSet, q: SampleSet) -> bool:
     return bool(np.all(both == np.round(both))) and np.unique(both).size <= MAX_DISCRETE_VALUES
 
 
-def _compare_counts(p: SampleSet, q: SampleSet, seed: int | None) -> Comparison:
+def _compare_counts(p: SampleSet, q: SampleSet, bootstrap: int, seed: int | None) -> Comparison:
     a, b = (s.values if s.is_labels else s.values[:, 0] for s in (p, q))
     categories, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
     codes = codes.ravel()
@@ -414,6 +414,8 @@ def _compare_counts(p: SampleSet, q: SampleSet, seed: int | None) -> Comparison:
             missing = shown_categories[(present > 0) & (absent == 0)]
             shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
             notes.append(f"{key} is infinite: {src} has values the other set never shows ({shown})")
+    if bootstrap:
+        notes.append("no resampling for counted samples: the values are exact for the empirical distributions")
     info = {"n_p": p.n, "n_q": q.n, "dim": 1, "categories": len(categories), "bootstrap": 0, "seed": seed}
     return Comparison.from_nats(values, method="exact", info=info, notes=notes)
 
@@ -451,8 +453,14 @@ def _compare_knn(p: SampleSet, q: SampleSet, k: int, standardize: bool, bootstra
             f"with `k`={k} (each half needs at least {k + 1})"
         )
     x, y = p.values, q.values
+    scale = np.concatenate([x, y]).std(axis=0)
+    if np.any(scale == 0):
+        j = int(np.argmax(scale == 0))
+        raise InputError(
+            f"column {j} has the same value in every row of {p.source} and {q.source}; "
+            "it has no density: leave it out with `columns`"
+        )
     if standardize:
-        scale = np.concatenate([x, y]).std(axis=0)
         x, y = x / scale, y / scale
     rng = np.random.default_rng(seed)
     raw, ties = knn_divergences(x, y, k, rng=rng)
