@@ -55,13 +55,14 @@ def test_npy_and_parquet(tmp_path):
     np.save(tmp_path / "a.npy", np.arange(6, dtype=np.float32).reshape(3, 2))
     np.save(tmp_path / "b.npy", np.arange(3))
     np.save(tmp_path / "c.npy", np.array(["x", "y"]))
-    pd.DataFrame({"u": [1.0, 2.0], "v": [3, 4], "w": ["a", "b"]}).to_parquet(tmp_path / "d.parquet")
+    pd.DataFrame({"u": [1.0, 2.0], "v": [3, 4], "w": ["a", "b"], "s": ["5", "6.5"]}).to_parquet(tmp_path / "d.parquet")
     assert read_samples(tmp_path / "a.npy").values.tolist() == [[0, 1], [2, 3], [4, 5]]
     assert read_samples(tmp_path / "a.npy", columns=["1"]).values.tolist() == [[1], [3], [5]]
     assert read_samples(tmp_path / "b.npy").values.shape == (3, 1)
     assert read_samples(tmp_path / "c.npy").values.tolist() == ["x", "y"]
     assert read_samples(tmp_path / "d.parquet", columns=["u", "v"]).values.tolist() == [[1, 3], [2, 4]]
     assert read_samples(tmp_path / "d.parquet", columns=["w"]).is_labels
+    assert read_samples(tmp_path / "d.parquet", columns=["s"]).values.tolist() == [[5], [6.5]]  # numbers as text
 
 
 def test_text_labels_with_and_without_header(tmp_path):

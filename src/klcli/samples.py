@@ -255,14 +255,16 @@ def _from_frame(frame: Any, source: str, columns: list[str] | None, first_line: 
         if missing.any():
             raise InputError(f"{source}, {where(int(np.argmax(missing)))}, {label}: missing value (NaN or empty cell)")
         if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
-            as_number = pd.to_numeric(col.astype(str), errors="coerce").to_numpy(dtype=float)
-            bad = np.isnan(as_number)
+            values = pd.to_numeric(col.astype(str), errors="coerce").to_numpy(dtype=np.float64)
+            bad = np.isnan(values)
             if pd.api.types.is_bool_dtype(col) or bad.mean() >= 0.5:
                 labels.append(col.astype(str).to_numpy(dtype=object))
                 continue
-            i = int(np.argmax(bad))
-            raise InputError(f"{source}, {where(i)}, {label}: {str(col.iloc[i])!r} is not a number")
-        values = col.to_numpy(dtype=np.float64)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise InputError(f"{source}, {where(i)}, {label}: {str(col.iloc[i])!r} is not a number")
+        else:
+            values = col.to_numpy(dtype=np.float64)
         infinite = ~np.isfinite(values)
         if infinite.any():
             raise InputError(f"{source}, {where(int(np.argmax(infinite)))}, {label}: infinite value")
