@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -229,3 +231,9 @@ def test_discrete_helper_properties(a, b):
     expected = rel_entr(p, q).sum()
     assert v["kl_pq"] == pytest.approx(expected, rel=1e-9, abs=1e-12) or (math.isinf(v["kl_pq"]) and math.isinf(expected))
     assert _discrete_divergences(p, p)["kl_pq"] == 0.0
+
+
+def test_importing_the_module_stays_light():
+    code = "import sys, klcli.samples; print(sorted(m for m in ('pandas', 'scipy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -39,10 +39,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
-from scipy.special import digamma
+
+if TYPE_CHECKING:  # scipy.spatial takes a noticeable time to import: load it on use
+    from scipy.spatial import cKDTree
 
 #: Default neighbour order; see :func:`knn_divergences` (Notes) for the choice.
 DEFAULT_K = 3
@@ -76,6 +78,7 @@ def neighbour_terms(tree: cKDTree, points: np.ndarray, k: int, is_member: np.nda
 
     Examples
     --------
+    >>> from scipy.spatial import cKDTree
     >>> x = np.array([[0.0], [0.0], [1.0], [3.0]])
     >>> t = neighbour_terms(cKDTree(x), x, 1, True)
     >>> np.exp(t.log_dist).tolist(), t.order.tolist(), t.ties
@@ -113,6 +116,8 @@ def kl_from_terms(own: NeighbourTerms, other: NeighbourTerms, dim: int) -> float
     The mean over P's points of log p̂ − log q̂ with digamma-corrected k-NN
     density estimates; with equal orders it is Wang et al.'s eq. (5).
     """
+    from scipy.special import digamma
+
     terms = (
         dim * (other.log_dist - own.log_dist)
         + digamma(own.order)
@@ -187,6 +192,8 @@ def knn_divergences(
     >>> abs(values["kl_pq"] - 0.5) < 0.1, ties
     (True, 0)
     """
+    from scipy.spatial import cKDTree
+
     dim = x.shape[1]
     tree_x, tree_y = cKDTree(x), cKDTree(y)
     # The estimates are means over points, so their order is free: querying in
