@@ -172,3 +172,22 @@ def test_cuda_without_a_gpu_is_a_clear_error():
     result = run_cli("compare", "normal(0,1)", "studentt(3)", "--engine", "mc", "--device", "cuda", "--samples", "1000")
     assert result.exit_code == 2
     assert result.stderr.startswith("klcli: error: ") and ("cuda" in result.stderr.lower() or "torch" in result.stderr.lower())
+
+
+def test_samples_from_the_command_line():
+    after, before = EXAMPLES / "samples_after.csv", EXAMPLES / "samples_before.csv"
+    out = run_cli("compare", after, before, "--from", "samples", "-f", "json").json()
+    assert out["method"]["kl_pq"] == "knn" and set(out["stderr"]) >= {"kl_pq", "kl_qp", "js"}
+    assert abs(out["kl_pq"] - 0.125) < 4 * out["stderr"]["kl_pq"] + 0.02
+    one = run_cli("compare", after, before, "--from", "samples", "--columns", "y", "--bootstrap", "0", "-f", "json").json()
+    assert one["dim"] == 1 and one["stderr"] == {} and abs(one["kl_pq"]) < 0.05
+
+
+def test_sample_options_need_from_samples():
+    result = run_cli("compare", "1,2", "2,1", "--k", "5")
+    assert result.exit_code == 2 and "--from samples" in result.stderr
+
+
+def test_samples_do_not_read_stdin():
+    result = run_cli("compare", "-", EXAMPLES / "samples_before.csv", "--from", "samples", input=b"1\n2\n")
+    assert result.exit_code == 2 and "standard input" in result.stderr

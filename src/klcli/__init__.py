@@ -28,6 +28,8 @@ _LAZY = {
     "parse_spec": "klcli.specs",
     "spec_from_mapping": "klcli.specs",
     "looks_like_spec": "klcli.specs",
+    "read_samples": "klcli.samples",
+    "compare_samples": "klcli.samples",
 }
 
 

@@ -39,6 +39,10 @@ class CompareOptions:
     column: str | None = None
     key: str | None = None
     input_format: str | None = None
+    k: int | None = None
+    bootstrap: int | None = None
+    standardize: bool = True
+    columns: list[str] | None = None
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -65,6 +69,10 @@ def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = N
     options.validate()
     if p_text == "-" and q_text == "-":
         raise UsageError("only one of P and Q can be read from standard input")
+    if options.from_ == "samples":
+        return _compare_sample_files(p_text, q_text, options).in_base(options.base)
+    if options.k is not None or options.bootstrap is not None or options.columns or not options.standardize:
+        raise UsageError("--k, --bootstrap, --columns and --no-standardize apply to --from samples")
     read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
     p = read_source(p_text, role="P", **read)
     q = read_source(q_text, role="Q", **read)
@@ -76,6 +84,35 @@ def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = N
         hist, spec = (p, q) if isinstance(p, Histogram) else (q, p)
         raise InputError(f"cannot compare the histogram {hist.name} with the distribution {spec}: give two histograms or two specs")
     return comparison.in_base(options.base)
+
+
+#: Below this many observations per side, sample estimates get a bootstrap
+#: standard error by default (it costs about B/2 estimates).
+AUTO_BOOTSTRAP_MAX_SAMPLES = 100_000
+AUTO_BOOTSTRAP = 20
+
+
+def _compare_sample_files(p_text: str, q_text: str, options: CompareOptions) -> Comparison:
+    """``--from samples``: estimate from raw observations (kNN, or exact for counted values)."""
+    from klcli.samples import compare_samples, read_samples
+
+    if "-" in (p_text, q_text):
+        raise UsageError("--from samples reads files (CSV, TSV, TXT, NPY, Parquet); standard input is not supported")
+    if options.smooth is not None or options.temperature != 1.0 or options.engine not in ("auto",):
+        raise UsageError("--smooth, --temperature and --engine do not apply to --from samples")
+    p = read_samples(p_text, columns=options.columns)
+    q = read_samples(q_text, columns=options.columns)
+    bootstrap = options.bootstrap
+    note = None
+    if bootstrap is None:
+        small = max(p.n, q.n) <= AUTO_BOOTSTRAP_MAX_SAMPLES
+        bootstrap = AUTO_BOOTSTRAP if small else 0
+        if not small:
+            note = f"no standard error: more than {AUTO_BOOTSTRAP_MAX_SAMPLES:,} samples; ask for one with --bootstrap B (costs about B/2 estimates)"
+    comparison = compare_samples(p, q, k=options.k, standardize=options.standardize, bootstrap=bootstrap, seed=options.seed)
+    if note:
+        comparison.notes = [n for n in comparison.notes if "standard error" not in n] + [note]
+    return comparison
 
 
 def _compare_specs(p, q, options: CompareOptions) -> Comparison:

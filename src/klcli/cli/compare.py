@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import numpy as np
 import typer
@@ -33,6 +33,10 @@ def compare(
     column: o.Column = None,
     key: o.Key = None,
     input_format: o.InputFormatOpt = None,
+    k: Annotated[Optional[int], typer.Option("--k", help="--from samples: neighbour order of the kNN estimator (default 3).", min=1)] = None,
+    bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", help="--from samples: half-sample resamples for standard errors (default 20 up to 100,000 samples, else 0).", min=0)] = None,
+    standardize: Annotated[bool, typer.Option("--standardize/--no-standardize", help="--from samples: scale each dimension by its pooled standard deviation.")] = True,
+    columns: Annotated[Optional[str], typer.Option("--columns", help="--from samples: comma-separated columns (names, or 0-based indices) to use.")] = None,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -42,6 +46,7 @@ def compare(
       klcli compare today.csv baseline.csv --base 2 --format json
       klcli compare student.npy teacher.npy --from logits -T 2
       klcli compare 'normal(0,1)' 'studentt(df=3)'
+      klcli compare before.csv after.csv --from samples --k 5
     """
     from klcli.compare import CompareOptions, compare_sources
     from klcli.render import print_comparison
@@ -51,6 +56,8 @@ def compare(
         base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
         engine=engine.value, samples=samples, seed=seed, device=device, column=column, key=key,
         input_format=input_format.value if input_format else None,
+        k=k, bootstrap=bootstrap, standardize=standardize,
+        columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
     )
     comparison = compare_sources(p, q, options)
     print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q))
