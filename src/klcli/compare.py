@@ -157,6 +157,9 @@ class Side:
 def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side:
     """Validate one histogram and turn it into probabilities (``--from`` says how).
 
+    Weights are normalised in place: the histogram is consumed (it is read
+    for this one use), which spares a copy of a large input.
+
     >>> side = prepare_side(Histogram(np.array([1.0, 3.0]), "h", "inline"), CompareOptions())
     >>> side.values.tolist(), side.notes
     ([0.25, 0.75], ['P was normalised: its weights summed to 4'])
@@ -168,7 +171,8 @@ def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side
         if np.any(np.abs(totals - 1) > 1e-9):
             shown = f"{float(totals[0]):.6g}" if h.values.ndim == 1 else "values other than 1"
             notes.append(f"{role} was normalised: its weights summed to {shown}")
-        return Side(h.values / totals, None, h.labels, h.name, notes)
+        values = h.values if h.values.flags.writeable else h.values.copy()
+        return Side(np.divide(values, totals, out=values), None, h.labels, h.name, notes)
     bad = np.isnan(h.values) | np.isposinf(h.values)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])

@@ -156,6 +156,8 @@ def read_file(path: str, *, fmt: str, column: str | None = None, key: str | None
     try:
         if fmt == "parquet":
             return _read_parquet(path, column=column)
+        if fmt in ("npy", "npz"):  # straight from the file: no copy of the bytes
+            return _read_numpy(path, name=path, fmt=fmt, key=key)
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as error:
@@ -226,11 +228,19 @@ def _json_number(value: Any, name: str, where: str) -> float:
     return float(value)
 
 
-def _read_numpy(data: bytes, *, name: str, fmt: str, key: str | None):
-    if not data.startswith((b"\x93NUMPY", b"PK\x03\x04")):
+def _read_numpy(source: bytes | str, *, name: str, fmt: str, key: str | None):
+    """Read an NPY/NPZ array from bytes or from a path (never unpickling)."""
+    if isinstance(source, str):
+        with open(source, "rb") as handle:
+            head = handle.read(6)
+        if not head.strip():
+            raise InputError(f"{name}: empty file")
+    else:
+        head = source[:6]
+    if not head.startswith((b"\x93NUMPY", b"PK\x03\x04")):
         raise InputError(f"{name}: not a valid {fmt.upper()} file (it does not start with an NPY or NPZ header)")
     try:
-        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        loaded = np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False)
     except ValueError as error:
         if "pickle" in str(error).lower() or "object" in str(error).lower():
             raise InputError(f"{name}: holds Python objects; only numeric arrays are read (pickles are never loaded)") from None
