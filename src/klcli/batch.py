@@ -38,10 +38,10 @@ from klcli import discrete
 from klcli.compare import CompareOptions, pair_sides, prepare_side
 from klcli.errors import InputError, KlcliError, UsageError
 from klcli.result import VALUE_KEYS, Comparison, parse_base
-from klcli.sources import _EXTENSIONS, Histogram, read_source
+from klcli.sources import EXTENSIONS, Histogram, read_source
 
 #: File name endings a directory argument is searched for (case-insensitive).
-HISTOGRAM_EXTENSIONS = tuple(sorted(_EXTENSIONS))
+HISTOGRAM_EXTENSIONS = tuple(sorted(EXTENSIONS))
 
 #: Elements per side of one vectorised block (32 MiB of float64 each).
 BLOCK_ELEMENTS = 1 << 22

@@ -38,6 +38,7 @@ from klcli.discrete import divergences
 from klcli.errors import InputError, UsageError
 from klcli.knn import DEFAULT_K, knn_divergences
 from klcli.result import Comparison
+from klcli.sources import is_number
 
 #: 1-D integer samples with at most this many distinct values (over P and Q
 #: together) are compared as exact histograms of counts; text labels always are.
@@ -173,8 +174,8 @@ def _load_text(name: str, sep: str | None) -> tuple[Any, int]:
         sep = "," if "," in head[0] else "\t" if "\t" in head[0] else r"\s+"
     cells = [_split(line, sep) for line in head]
     header: int | None = None
-    if not all(_is_number(c) for c in cells[0]):
-        if len(cells) == 1 or any(not _is_number(a) and _is_number(b) for a, b in zip(*cells)):
+    if not all(is_number(c) for c in cells[0]):
+        if len(cells) == 1 or any(not is_number(a) and is_number(b) for a, b in zip(*cells)):
             header = 0
     try:
         frame = pd.read_csv(name, sep=sep, header=header, skip_blank_lines=False, engine="c")
@@ -193,18 +194,11 @@ def _split(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep))
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
 
 def _text_header(frame: Any) -> bool:
     """Whether the first row of an all-text frame is a header (see read_samples)."""
     first = frame.iloc[0]
-    if first.isna().any() or any(_is_number(str(v)) for v in first):
+    if first.isna().any() or any(is_number(str(v)) for v in first):
         return False
     return all(first.iloc[j] not in set(frame.iloc[1:, j].astype(str)) for j in range(frame.shape[1]))
 

@@ -27,7 +27,7 @@ import numpy as np
 from klcli.errors import InputError, UsageError
 
 INPUT_FORMATS = ("csv", "tsv", "txt", "json", "npy", "npz", "parquet")
-_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".json": "json", ".npy": "npy", ".npz": "npz", ".parquet": "parquet", ".pq": "parquet"}
+EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".json": "json", ".npy": "npy", ".npz": "npz", ".parquet": "parquet", ".pq": "parquet"}
 
 #: Header names that mark the first of two numeric columns as labels (``bin,count``).
 LABEL_HEADERS = {"label", "labels", "category", "categories", "bin", "bins", "key", "name", "class", "token", "id", "value"}
@@ -83,7 +83,7 @@ def read_source(
         data = (stdin or sys.stdin.buffer).read()
         return parse_bytes(data, name="<stdin>", fmt=input_format or sniff_format(data), column=column, key=key)
     if os.path.isfile(text):
-        fmt = input_format or _EXTENSIONS.get(os.path.splitext(text)[1].lower())
+        fmt = input_format or EXTENSIONS.get(os.path.splitext(text)[1].lower())
         if fmt is None:
             with open(text, "rb") as handle:
                 fmt = sniff_format(handle.read(512))
@@ -422,7 +422,7 @@ def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, col
         raise InputError(f"{name}: has several columns ({', '.join(candidates)}): choose the weights with --column NAME")
     values = columns[index]
     if values.dtype == object:
-        bad = next(i for i, v in enumerate(values) if not _is_number(v))
+        bad = next(i for i, v in enumerate(values) if not is_number(v))
         shown = names[index] if header is not None else f"{index + 1}"
         raise InputError(f"{name}: {row_word} {lines[bad]}, column {shown}: {values[bad]!r} is not a number" if values[bad] != "" else f"{name}: {row_word} {lines[bad]}, column {shown}: empty cell")
     if labels is not None:
@@ -434,7 +434,12 @@ def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, col
     return Histogram(np.asarray(values, dtype=np.float64), name=name, kind=kind, labels=labels, lines=lines)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """True when ``float(value)`` succeeds (``"1e3"``, ``" 2 "``, ``"nan"``...).
+
+    >>> is_number("1e-3"), is_number("x"), is_number(None)
+    (True, False, False)
+    """
     try:
         float(value)
         return True

@@ -32,9 +32,10 @@ from typing import Any, Iterator
 import numpy as np
 
 from klcli.errors import InputError, UsageError
+from klcli.sources import is_number
 
 TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
-_EXTENSIONS = {
+TABLE_EXTENSIONS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
 }
@@ -250,7 +251,7 @@ def open_table(text: str, *, input_format: str | None = None, stdin=None) -> Tab
         if os.path.getsize(text) == 0:
             raise InputError(f"{name}: empty file")
         if fmt is None:
-            fmt = _EXTENSIONS.get(os.path.splitext(text)[1].lower())
+            fmt = TABLE_EXTENSIONS.get(os.path.splitext(text)[1].lower())
         if fmt is None:
             with open(text, "rb") as handle:
                 fmt = sniff_table_format(handle.read(4096))
@@ -374,7 +375,7 @@ def numeric_values(array, *, table: Table, column: str, first_row: int) -> np.nd
             return _float64_view(pc.cast(cleaned, pa.float64()))
         except pa.ArrowInvalid:
             for offset, cell in enumerate(cleaned.to_pylist()):
-                if cell is not None and not _is_number(cell):
+                if cell is not None and not is_number(cell):
                     raise InputError(f"{table.name}: column {column!r}, row {first_row + offset + 1}: {cell!r} is not a number") from None
             raise
     raise InputError(f"{table.name}: column {column!r} has type {kind}, which cannot be read as numbers")
@@ -454,10 +455,3 @@ def is_numeric_type(kind) -> bool:
         kind = kind.value_type
     return pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_temporal(kind) or pa.types.is_decimal(kind)
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
