@@ -286,11 +286,11 @@ class _Blocks:
         log_q = np.stack([prepared[3] for _, prepared in rows]) if with_logs else None
         raw = discrete.divergences(p, q, log_p=log_p, log_q=log_q)
         for i, (index, prepared) in enumerate(rows):
-            if math.isinf(raw["kl_pq"][i]) or math.isinf(raw["kl_qp"][i]):
-                comparison = _compare_one(prepared, "batchmean")  # its notes name the zero bins
-            else:
-                values = {key: float(raw[key][i]) for key in ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")}
-                comparison = Comparison.from_nats(values, method="exact")
+            values = {key: float(raw[key][i]) for key in ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")}
+            comparison = Comparison.from_nats(values, method="exact")
+            if math.isinf(values["kl_pq"]) or math.isinf(values["kl_qp"]):  # name the zero bins, as compare does
+                p_i, q_i, lp_i, lq_i, labels, _ = prepared
+                discrete.note_zero_bins(comparison, discrete.zero_bins(p_i, q_i, lp_i, lq_i), p.shape[1], labels, False)
             self.results[index].comparison = _finish(comparison, prepared, self.options)
 
 

@@ -166,8 +166,7 @@ def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side
     """
     notes: list[str] = []
     if options.from_ == "probs":
-        check_weights(h)
-        totals = h.values.sum(axis=-1, keepdims=True)
+        totals = check_weights(h)
         if np.any(np.abs(totals - 1) > 1e-9):
             shown = f"{float(totals[0]):.6g}" if h.values.ndim == 1 else "values other than 1"
             notes.append(f"{role} was normalised: its weights summed to {shown}")

@@ -482,7 +482,32 @@ def compare_probabilities(
         elif reduction == "sum":
             values = {key: float(np.sum(v)) for key, v in values.items()}
     comparison = Comparison.from_nats(values, method="exact", info=info)
-    k = np.shape(p)[-1]
+    note_zero_bins(comparison, raw, np.shape(p)[-1], labels, batch)
+    return comparison
+
+
+def zero_bins(p, q, log_p=None, log_q=None) -> dict:
+    """Count and locate the bins of one distribution that make a KL infinite.
+
+    Returns ``inf_pq``/``inf_qp`` (bins where ``q = 0 < p`` / ``p = 0 < q``)
+    and ``inf_pq_index``/``inf_qp_index`` (the first ten), as
+    :func:`divergences` does; zero means ``log = -inf`` when logs are given.
+
+    >>> zero_bins(np.array([0.5, 0.5, 0.0]), np.array([0.5, 0.0, 0.5]))["inf_pq_index"]
+    [1]
+    """
+    p_zero = p == 0 if log_p is None else np.isneginf(log_p)
+    q_zero = q == 0 if log_q is None else np.isneginf(log_q)
+    out: dict = {}
+    for which, mask in (("inf_pq", q_zero & ~p_zero), ("inf_qp", p_zero & ~q_zero)):
+        index = np.flatnonzero(mask)
+        out[which] = int(index.size)
+        out[which + "_index"] = index[:10].tolist()
+    return out
+
+
+def note_zero_bins(comparison: Comparison, raw: dict, k: int, labels, batch: bool) -> None:
+    """Say in ``comparison``'s notes and info which bins make a KL infinite."""
     for which, side, other in (("inf_pq", "Q", "P"), ("inf_qp", "P", "Q")):
         if raw[which]:
             where = _describe_bins(raw[which + "_index"], raw[which], k, labels, batch)
@@ -490,7 +515,6 @@ def compare_probabilities(
                 f"KL({other}‖{side}) is infinite: {raw[which]} bin(s) where {side} = 0 < {other} ({where})"
             )
             comparison.info[f"zero_bins_{side.lower()}"] = raw[which]
-    return comparison
 
 
 def _describe_bins(flat: list[int], count: int, k: int, labels, batch: bool) -> str:

@@ -50,6 +50,9 @@ def unit_name(base: str) -> str:
 
 def plain(value: Any) -> Any:
     """Convert numpy scalars/arrays, tuples and infinities into JSON-ready values."""
+    kind = type(value)
+    if kind is float and value - value == 0 or kind in (str, int, bool) or value is None:  # the common cases
+        return value
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -458,25 +458,25 @@ def _label(value: Any) -> str:
 # From numbers to probabilities
 
 
-def check_weights(h: Histogram) -> None:
-    """Raise an :class:`InputError` naming the file and row of a bad weight."""
+def check_weights(h: Histogram) -> np.ndarray:
+    """Raise an :class:`InputError` naming the file and row of a bad weight.
+
+    Returns the sum of each row (of the whole histogram when it is 1-D), kept as a last axis.
+    """
     values = h.values
-    totals = values.sum(axis=-1)
-    if values.min() >= 0 and np.isfinite(totals).all():  # fast path: two reductions
-        bad = None
-    else:
+    totals = values.sum(axis=-1, keepdims=True)
+    if not (values.min() >= 0 and np.isfinite(totals).all()):  # two reductions when all is well
         bad = ~np.isfinite(values) | (values < 0)
-    if bad is not None and bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        value = values[index]
-        kind = "NaN" if math.isnan(value) else "infinite" if math.isinf(value) else "negative"
-        raise InputError(f"{h.name}: {h.where(index)}: {kind} weight {_show(value)}")
-    zero = np.atleast_1d(totals == 0)
-    if zero.any():
-        where = f" (row {int(np.argmax(zero))})" if values.ndim == 2 else ""
-        raise InputError(f"{h.name}: all weights are zero{where}: it is not a distribution")
-    if not np.isfinite(totals).all():
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            value = values[index]
+            kind = "NaN" if math.isnan(value) else "infinite" if math.isinf(value) else "negative"
+            raise InputError(f"{h.name}: {h.where(index)}: {kind} weight {_show(value)}")
         raise InputError(f"{h.name}: the weights overflow when summed")
+    if (totals == 0).any():
+        where = f" (row {int(np.argmax(totals.ravel() == 0))})" if values.ndim == 2 else ""
+        raise InputError(f"{h.name}: all weights are zero{where}: it is not a distribution")
+    return totals
 
 
 def _show(value: float) -> str:
