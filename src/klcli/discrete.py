@@ -17,12 +17,18 @@ JS             ``½·(p·log(p/m) + q·log(q/m))``      ``½·m·u·J(u)``
 =============  ===================================  ==========================
 
 where ``u = t²``, ``S(u) = Σ u^k/(2k+1)`` (so ``log(p/q) = 2·t·S(u)``),
-``S1(u) = (S(u) − 1)/u`` and ``J(u) = Σ u^k/((2k+1)(k+1))``. The series
-replace the direct forms where ``p ≈ q``: there the direct forms subtract two
-numbers of size ``m·|t|`` to get one of size ``m·t²`` and lose ``1/|t|`` in
-relative accuracy, which is what makes ``scipy.stats.entropy`` inaccurate for
-nearly identical inputs. Five terms of each series are exact to double
-precision for ``u < 1e-4``.
+``S1(u) = (S(u) − 1)/u`` and ``J(u) = Σ u^k/((2k+1)(k+1))``. Five terms of
+each series are exact to double precision for ``u < 1e-4``.
+
+Outside the series, the direct forms are evaluated with
+``|log(p/q)| = log1p(|p − q| / min(p, q))`` and
+``log(2·max(p, q)/(p + q)) = log1p(|p − q| / (p + q))``: their arguments are
+non-negative and rounded once, so the logarithms are accurate to a few ulps
+and a term, which subtracts numbers of size ``m·|t|`` to get one of size
+``m·t²``, keeps a relative error of about ``ε/|t|`` (at most 2e-14). The
+logarithm of the rounded ratio ``p/q`` would lose ``ε`` absolutely and so
+``ε/t²`` relatively, which with sums of terms of both signs is what makes
+``scipy.stats.entropy`` inaccurate for nearly identical inputs.
 
 Examples
 --------
