@@ -129,11 +129,9 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
     """Exact divergences of two histograms, read as ``options.from_`` says (nats)."""
     if options.engine not in ("auto", "exact"):
         raise UsageError(f"--engine {options.engine} applies to distribution specs; histograms are computed exactly (--engine exact)")
-    if options.device not in (None, "auto", "cpu"):
-        raise UsageError(f"--device {options.device} applies to Monte Carlo on distribution specs; histograms are computed exactly on the CPU")
     p_probs, q_probs, p_logs, q_logs, labels, notes = prepare_pair(p, q, options)
     comparison = discrete.compare_probabilities(
-        p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels
+        p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device
     )
     comparison.notes[:0] = notes
     return comparison

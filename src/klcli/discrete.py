@@ -58,9 +58,9 @@ PARALLEL_MIN_SIZE = 1 << 20
 #: Below this ``|t|`` the series forms are used (see the module docstring).
 SERIES_THRESHOLD = 1e-2
 #: The same threshold on ``|log(p/q)| = 2·atanh|t|``, which is at hand first.
-_SERIES_LOG_RATIO = 2 * math.atanh(SERIES_THRESHOLD)
+SERIES_LOG_RATIO = 2 * math.atanh(SERIES_THRESHOLD)
 #: Beyond this ``|log(p/q)|`` the ratio may be denormal or overflow.
-_DENORMAL_LOG_RATIO = 700.0
+DENORMAL_LOG_RATIO = 700.0
 #: Probabilities at least this large have normal ratios (with margin for unnormalised input).
 _TINY = 1e-290
 #: Bins set aside for the series are evaluated together once this many wait.
@@ -71,8 +71,8 @@ _TERMS = ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")
 _LOG2 = math.log(2.0)
 
 # Series coefficients, highest power first (for Horner evaluation).
-_S1 = [1 / 11, 1 / 9, 1 / 7, 1 / 5, 1 / 3]  # Σ u^k / (2k+3)
-_J = [1 / 45, 1 / 28, 1 / 15, 1 / 6, 1.0]  # Σ u^k / ((2k+1)(k+1))
+SERIES_S1 = [1 / 11, 1 / 9, 1 / 7, 1 / 5, 1 / 3]  # Σ u^k / (2k+3)
+SERIES_J = [1 / 45, 1 / 28, 1 / 15, 1 / 6, 1.0]  # Σ u^k / ((2k+1)(k+1))
 
 REDUCTIONS = ("batchmean", "sum", "none")
 
@@ -277,11 +277,11 @@ def _horner(coefficients: list[float], u: np.ndarray) -> np.ndarray:
 def _series_terms(m: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """KL(P‖Q), KL(Q‖P) and 2·JS terms for ``|t| < SERIES_THRESHOLD``."""
     u = t * t
-    s1 = _horner(_S1, u)
+    s1 = _horner(SERIES_S1, u)
     s = 1.0 + u * s1
     mu = m * u
     ts1 = t * s1
-    return 2.0 * mu * (s + ts1), 2.0 * mu * (s - ts1), mu * _horner(_J, u)
+    return 2.0 * mu * (s + ts1), 2.0 * mu * (s - ts1), mu * _horner(SERIES_J, u)
 
 
 def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: int, p, q, logs, check_extremes: bool) -> None:
@@ -335,15 +335,15 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
             np.multiply(p, logs[0], out=terms[3])
             np.multiply(q, logs[1], out=terms[4])
         abs_a = np.abs(a, out=scratch)
-    if np.fmin.reduce(abs_a, axis=None) < _SERIES_LOG_RATIO:  # fmin: a 0/0 bin's NaN must not hide the rest
-        small = np.flatnonzero(abs_a < _SERIES_LOG_RATIO)  # indices: cheaper than masks when few
+    if np.fmin.reduce(abs_a, axis=None) < SERIES_LOG_RATIO:  # fmin: a 0/0 bin's NaN must not hide the rest
+        small = np.flatnonzero(abs_a < SERIES_LOG_RATIO)  # indices: cheaper than masks when few
         s_small = s.ravel().take(small)
         t = d.ravel().take(small) / s_small if logs is None else np.tanh(0.5 * a.ravel().take(small))
         for i in range(3):
             terms[i].ravel().put(small, 0.0)
         acc.defer_series(small // p.shape[1] + r0, 0.5 * s_small, t)
     sums = terms.sum(axis=-1)
-    if not np.isfinite(sums).all() or (check_extremes and np.fmax.reduce(abs_a, axis=None) > _DENORMAL_LOG_RATIO):
+    if not np.isfinite(sums).all() or (check_extremes and np.fmax.reduce(abs_a, axis=None) > DENORMAL_LOG_RATIO):
         _fix_zero_bins(acc, r0, c0, k, p, q, dict(zip(acc.keys, terms)), logs)
         sums = terms.sum(axis=-1)
     acc.add(r0, sums)
@@ -360,7 +360,7 @@ def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dic
     q_zero = q == 0 if logs is None else np.isneginf(logs[1])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.abs(np.log(p / q)) if logs is None else np.abs(logs[0] - logs[1])
-    extreme = ~(p_zero | q_zero) & ~(ratio <= _DENORMAL_LOG_RATIO)
+    extreme = ~(p_zero | q_zero) & ~(ratio <= DENORMAL_LOG_RATIO)
     if extreme.any():
         pe, qe = p[extreme], q[extreme]
         a = np.log(pe) - np.log(qe) if logs is None else logs[0][extreme] - logs[1][extreme]
@@ -462,6 +462,7 @@ def compare_probabilities(
     log_p=None,
     log_q=None,
     labels: list[str] | None = None,
+    device: str | None = None,
 ) -> Comparison:
     """Compare two normalised distributions (or batches) exactly.
 
@@ -469,6 +470,8 @@ def compare_probabilities(
     over rows, as ``torch.nn.functional.kl_div(..., reduction="batchmean")``),
     ``sum`` or ``none`` (one value per row). A 1-D input is a single
     distribution and is never reduced. ``labels`` name the bins in notes.
+    ``device`` (``auto|cpu|cuda|cuda:N``) computes with torch there instead
+    of numpy (:mod:`klcli.engines.discrete_torch`).
 
     >>> c = compare_probabilities([0.2, 0.8], [0.5, 0.5])
     >>> round(c.values["kl_pq"], 12), c.method["kl_pq"]
@@ -476,10 +479,16 @@ def compare_probabilities(
     """
     if reduction not in REDUCTIONS:
         raise UsageError(f"`--reduction` must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
-    raw = divergences(p, q, log_p=log_p, log_q=log_q)
+    info: dict = {}
+    if device is None:
+        raw = divergences(p, q, log_p=log_p, log_q=log_q)
+    else:
+        from klcli.engines.discrete_torch import divergences as divergences_on_device
+
+        raw = divergences_on_device(p, q, device=device, log_p=log_p, log_q=log_q)
+        info["backend"] = f"torch:{device}"
     values = {key: raw[key] for key in ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")}
     batch = np.ndim(values["kl_pq"]) == 1
-    info: dict = {}
     if batch:
         info["rows"] = int(values["kl_pq"].shape[0])
         info["reduction"] = reduction

@@ -157,7 +157,7 @@ def resolve_device(device: str) -> TorchOps:
     if text == "mps":
         if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
             raise EngineUnavailable(f"--device {device}: no MPS device is available to torch; use --device cpu")
-        raise EngineUnavailable("--device mps: MPS has no float64 support, which the Monte Carlo engine needs; use --device cpu")
+        raise EngineUnavailable("--device mps: MPS has no float64 support, which klcli computes in; use --device cpu")
     return TorchOps(torch, torch.device(text))
 
 
