@@ -73,3 +73,13 @@ def test_missing_cuda_is_a_clear_error():
         pytest.skip("a CUDA device is present")
     result = run_cli("compare", "0.2,0.8", "0.5,0.5", "--device", "cuda")
     assert result.exit_code == 2 and "no CUDA device" in result.stderr
+
+
+def test_batch_with_device_matches_numpy():
+    ref = EXAMPLES / "batch" / "reference.csv"
+    daily = EXAMPLES / "batch" / "daily"
+    on_cpu = run_cli("batch", "-r", ref, daily, "--device", "cpu", "-f", "json").json()
+    plain = run_cli("batch", "-r", ref, daily, "-f", "json").json()
+    assert [r["file"] for r in on_cpu] == [r["file"] for r in plain]
+    for a, b in zip(on_cpu, plain):
+        assert a["kl_pq"] == pytest.approx(b["kl_pq"], rel=1e-13) and a["js"] == pytest.approx(b["js"], rel=1e-13)

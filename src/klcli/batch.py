@@ -266,7 +266,7 @@ class _Blocks:
     def add(self, index: int, prepared: tuple) -> None:
         p = prepared[0]
         if p.ndim == 2:  # a file holding a batch of rows: compared on its own, with --reduction
-            self.results[index].comparison = _finish(_compare_one(prepared, self.options.reduction), prepared, self.options)
+            self.results[index].comparison = _finish(_compare_one(prepared, self.options), prepared, self.options)
             return
         rows = self.pending.setdefault(p.shape[0], [])
         rows.append((index, prepared))
@@ -284,7 +284,12 @@ class _Blocks:
         with_logs = rows[0][1][2] is not None
         log_p = np.stack([prepared[2] for _, prepared in rows]) if with_logs else None
         log_q = np.stack([prepared[3] for _, prepared in rows]) if with_logs else None
-        raw = discrete.divergences(p, q, log_p=log_p, log_q=log_q)
+        if self.options.device is None:
+            raw = discrete.divergences(p, q, log_p=log_p, log_q=log_q)
+        else:
+            from klcli.engines.discrete_torch import divergences as divergences_on_device
+
+            raw = divergences_on_device(p, q, device=self.options.device, log_p=log_p, log_q=log_q)
         for i, (index, prepared) in enumerate(rows):
             values = {key: float(raw[key][i]) for key in ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")}
             comparison = Comparison.from_nats(values, method="exact")
@@ -294,9 +299,11 @@ class _Blocks:
             self.results[index].comparison = _finish(comparison, prepared, self.options)
 
 
-def _compare_one(prepared: tuple, reduction: str) -> Comparison:
+def _compare_one(prepared: tuple, options: CompareOptions) -> Comparison:
     p, q, log_p, log_q, labels, _ = prepared
-    return discrete.compare_probabilities(p, q, reduction=reduction, log_p=log_p, log_q=log_q, labels=labels)
+    return discrete.compare_probabilities(
+        p, q, reduction=options.reduction, log_p=log_p, log_q=log_q, labels=labels, device=options.device
+    )
 
 
 def _finish(comparison: Comparison, prepared: tuple, options: CompareOptions) -> Comparison:

@@ -43,6 +43,7 @@ def batch(
     cluster: Cluster = False,
     keep_going: KeepGoing = False,
     jobs: Jobs = None,
+    device: o.Device = None,
     column: o.Column = None,
     key: o.Key = None,
     input_format: o.InputFormatOpt = None,
@@ -76,8 +77,10 @@ def batch(
         raise UsageError("--sort and --top apply to --format table and csv; JSON keeps the input order")
     options = CompareOptions(
         base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
-        column=column, key=key, input_format=input_format.value if input_format else None,
+        column=column, key=key, input_format=input_format.value if input_format else None, device=device,
     )
+    if pairwise and device is not None:
+        raise UsageError("--device applies to --reference batches; --pairwise runs with numpy")
     options.validate()
     if reference == "-" and files_from == "-":
         raise UsageError("only one of REF and --files-from can be read from standard input")
