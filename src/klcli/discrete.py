@@ -344,47 +344,54 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
         acc.defer_series(small // p.shape[1] + r0, 0.5 * s_small, t)
     sums = terms.sum(axis=-1)
     if not np.isfinite(sums).all() or (check_extremes and np.fmax.reduce(abs_a, axis=None) > DENORMAL_LOG_RATIO):
-        _fix_zero_bins(acc, r0, c0, k, p, q, dict(zip(acc.keys, terms)), logs)
+        _fix_zero_bins(acc, r0, c0, k, p, q, dict(zip(acc.keys, terms)), logs, abs_a)
         sums = terms.sum(axis=-1)
     acc.add(r0, sums)
 
 
-def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dict, logs) -> None:
+def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dict, logs, abs_a) -> None:
     """Apply 0·log 0 = 0 and KL = +inf where one side has zero mass.
 
     Also recomputes, from separate logarithms, the bins whose ratio ``p/q``
     over- or underflowed or fell among the denormals (which carry fewer
     significant bits): that needs a denormal probability on one side.
+    ``abs_a`` is the block's ``|log(p/q)|``. Only the affected bins are
+    touched (by index), so a block with a few empty bins stays cheap.
     """
-    p_zero = p == 0 if logs is None else np.isneginf(logs[0])
-    q_zero = q == 0 if logs is None else np.isneginf(logs[1])
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = np.abs(np.log(p / q)) if logs is None else np.abs(logs[0] - logs[1])
-    extreme = ~(p_zero | q_zero) & ~(ratio <= DENORMAL_LOG_RATIO)
-    if extreme.any():
-        pe, qe = p[extreme], q[extreme]
-        a = np.log(pe) - np.log(qe) if logs is None else logs[0][extreme] - logs[1][extreme]
+    cols = p.shape[1]
+    flat_p, flat_q = p.ravel(), q.ravel()
+    p_zero = flat_p == 0 if logs is None else np.isneginf(logs[0]).ravel()
+    q_zero = flat_q == 0 if logs is None else np.isneginf(logs[1]).ravel()
+    suspect = np.flatnonzero(~(abs_a.ravel() <= DENORMAL_LOG_RATIO))  # NaN (0/0), inf and huge ratios
+    empty = p_zero.take(suspect) | q_zero.take(suspect)
+    extreme, zero = suspect[~empty], suspect[empty]
+    named = {key: value.ravel() for key, value in terms.items()}
+    if extreme.size:
+        pe, qe = flat_p.take(extreme), flat_q.take(extreme)
+        if logs is None:
+            a = np.log(pe) - np.log(qe)
+        else:
+            a = logs[0].ravel().take(extreme) - logs[1].ravel().take(extreme)
         b = _LOG2 - np.logaddexp(0.0, -a)
-        terms["kl_pq"][extreme] = pe * a - (pe - qe)
-        terms["kl_qp"][extreme] = (pe - qe) - qe * a
-        terms["js"][extreme] = (pe + qe) * b - qe * a
-    if "entropy_p" in terms and logs is None:
-        terms["entropy_q"][...] = q * np.log(q)
-    pq_inf = q_zero & ~p_zero
-    qp_inf = p_zero & ~q_zero
-    terms["kl_pq"][p_zero] = q[p_zero]
-    terms["kl_pq"][pq_inf] = np.inf
-    terms["kl_qp"][q_zero] = p[q_zero]
-    terms["kl_qp"][qp_inf] = np.inf
-    terms["js"][p_zero] = _LOG2 * q[p_zero]
-    terms["js"][q_zero] = _LOG2 * p[q_zero]
-    if "entropy_p" in terms:
-        terms["entropy_p"][p_zero] = 0.0
-        terms["entropy_q"][q_zero] = 0.0
-    for which, mask in (("inf_pq", pq_inf), ("inf_qp", qp_inf)):
+        named["kl_pq"].put(extreme, pe * a - (pe - qe))
+        named["kl_qp"].put(extreme, (pe - qe) - qe * a)
+        named["js"].put(extreme, (pe + qe) * b - qe * a)
+        if "entropy_q" in named and logs is None:  # log q was taken as log p − log(p/q)
+            named["entropy_q"].put(extreme, qe * np.log(qe))
+    if not zero.size:
+        return
+    pz, qz = p_zero.take(zero), q_zero.take(zero)
+    p0, q0 = flat_p.take(zero), flat_q.take(zero)
+    named["kl_pq"].put(zero, np.where(qz & ~pz, np.inf, np.where(pz, q0, 0.0)))
+    named["kl_qp"].put(zero, np.where(pz & ~qz, np.inf, np.where(qz, p0, 0.0)))
+    named["js"].put(zero, _LOG2 * (p0 + q0))  # one side is 0: ½(0 + q·log 2) each way, doubled
+    if "entropy_p" in named:
+        named["entropy_p"].put(zero, np.where(pz, 0.0, p0 * (np.log(p0) if logs is None else logs[0].ravel().take(zero))))
+        named["entropy_q"].put(zero, np.where(qz, 0.0, q0 * (np.log(q0) if logs is None else logs[1].ravel().take(zero))))
+    for which, mask in (("inf_pq", qz & ~pz), ("inf_qp", pz & ~qz)):
         if mask.any():
-            rows, cols = np.nonzero(mask)
-            acc.note_infinite(which, (rows + r0) * k + cols + c0)
+            flat = zero[mask]
+            acc.note_infinite(which, (flat // cols + r0) * k + flat % cols + c0)
 
 
 # ---------------------------------------------------------------------------
