@@ -280,7 +280,7 @@ def _read_parquet(source, *, column: str | None, name: str | None = None) -> His
 
         frame = pd.read_parquet(source)
     except ImportError as error:
-        raise InputError(f"{name}: reading Parquet needs pyarrow: pip install 'klcli[parquet]' ({error})") from None
+        raise InputError(f"{name}: reading Parquet needs pyarrow, a dependency of klcli: pip install pyarrow ({error})") from None
     except Exception as error:  # pyarrow raises its own error types
         raise InputError(f"{name}: not a valid Parquet file ({error})") from None
     if frame.empty:
