@@ -532,13 +532,15 @@ def _plogp(p: np.ndarray, log_p: np.ndarray | None) -> tuple[np.ndarray, np.ndar
 
 def _kl_by_products(p: np.ndarray, log_p) -> tuple[np.ndarray, np.ndarray]:
     logs, zero = _plogp(p, log_p)
-    neg_entropy = np.einsum("ik,ik->i", p, logs)
+    neg_entropy = np.einsum("ik,ik->i", p, logs)[:, None]
     cross = p @ logs.T  # Σ_k p_ik log p_jk
-    kl = neg_entropy[:, None] - cross
+    kl = neg_entropy - cross
     if zero.any():  # bins where p_j = 0 < p_i make KL(P_i‖P_j) infinite
         support_gap = (~zero).astype(np.float32) @ zero.T.astype(np.float32)
         kl[support_gap > 0] = np.inf
-    return kl, np.abs(neg_entropy)[:, None] + np.abs(cross)
+    # both terms are ≤ 0, so the size of the terms is −(neg_entropy + cross), formed in place
+    np.add(cross, neg_entropy, out=cross)
+    return kl, np.negative(cross, out=cross)
 
 
 def _js_by_rows(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -566,9 +568,13 @@ def _js_by_rows(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _recompute_small(matrix: np.ndarray, scale: np.ndarray, p: np.ndarray, log_p, key: str) -> int:
-    """Overwrite, in place, the pairs cancellation may have spoilt; return how many."""
+    """Overwrite, in place, the pairs cancellation may have spoilt; return how many.
+
+    The diagonal is exactly 0 (a distribution against itself) and is set so.
+    """
     suspect = np.isfinite(matrix) & (matrix <= CANCELLATION_GUARD * scale)
-    np.fill_diagonal(suspect, True)
+    np.fill_diagonal(suspect, False)
+    np.fill_diagonal(matrix, 0.0)
     rows, cols = np.nonzero(suspect)
     for start in range(0, rows.size, _PAIR_CHUNK):
         i, j = rows[start : start + _PAIR_CHUNK], cols[start : start + _PAIR_CHUNK]
