@@ -228,22 +228,39 @@ def batch_records(results, *, reference: str) -> list[dict]:
     ]
 
 
+def shared_folder(files) -> tuple[str, list[str]]:
+    """The folder every file is in (``""`` if none), and the names relative to it.
+
+    >>> shared_folder(["data/a.csv", "data/b.csv"])
+    ('data/', ['a.csv', 'b.csv'])
+    """
+    import os
+
+    folders = {os.path.dirname(f) for f in files}
+    if len(files) < 2 or len(folders) != 1 or folders == {""}:
+        return "", list(files)
+    folder = folders.pop()
+    return folder + os.sep, [os.path.basename(f) for f in files]
+
+
 def batch_table(results, *, reference: str, base: str, total: int):
     """A rich table with one row per file; a failed file's row says so."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"Q (reference): {reference}   values in {unit_name(base)}", title_justify="left", caption_justify="left")
+    folder, names = shared_folder([r.file for r in results])
+    title = f"Q (reference): {reference}   values in {unit_name(base)}" + (f"\nfiles in {folder}" if folder else "")
+    table = Table(title=title, title_justify="left", caption_justify="left")
     table.add_column("file (P)", overflow="fold")
     for key in BATCH_TABLE_KEYS:
         table.add_column(LABELS[key], justify="right", no_wrap=True)
     notes = []
-    for r in results:
+    for r, name in zip(results, names):
         if r.failed:
-            table.add_row(r.file, Text("failed", style="red"), *[""] * (len(BATCH_TABLE_KEYS) - 1))
+            table.add_row(name, Text("failed", style="red"), *[""] * (len(BATCH_TABLE_KEYS) - 1))
             notes.append(r.error)
         else:
-            table.add_row(r.file, *(format_number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS))
+            table.add_row(name, *(format_number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS))
     if len(results) < total:
         notes.insert(0, f"showing {len(results)} of {total} files")
     if any(not r.failed and r.comparison.info.get("rows") for r in results):
@@ -287,12 +304,14 @@ def pairwise_table(m):
 
     symmetric = m.metric not in ("kl_pq", "kl_qp")
     label = LABELS.get(m.metric, m.metric)
-    table = Table(title=f"{label} in {unit_name(m.base)}", title_justify="left", caption_justify="left")
+    folder, names = shared_folder(m.files)
+    title = f"{label} in {unit_name(m.base)}" + (f", files in {folder}" if folder else "")
+    table = Table(title=title, title_justify="left", caption_justify="left")
     table.add_column("#", justify="right", style="dim")
     table.add_column("file", overflow="fold")
     for j in range(len(m.files)):
         table.add_column(str(j + 1), justify="right", no_wrap=True)
-    for i, name in enumerate(m.files):
+    for i, name in enumerate(names):
         table.add_row(str(i + 1), name, *(format_number(v) for v in m.matrix[i]))
     notes = [] if symmetric else ["rows are P, columns are Q: KL is not symmetric"]
     notes += [r.error for r in m.failed]
