@@ -224,20 +224,16 @@ def estimate(
             size = min(batch, samples - done)
             draws_p = ops.asarray(p.sample(size, rng)) if need_p else None
             draws_q = ops.asarray(q.sample(size, rng)) if need_q else None
-            if need_p:
-                lp, lq = p.log_prob(draws_p, ops), q.log_prob(draws_p, ops)
-                if "kl_pq" in keys:
-                    stats["kl_pq"].add(*_log_ratios(lp, lq, ops, control["kl_pq"]))
+            # draws of each side: KL of that side from the other, and its half of JS
+            for draws, own, other, kl_key, js_key in ((draws_p, p, q, "kl_pq", "js_p"), (draws_q, q, p, "kl_qp", "js_q")):
+                if draws is None:
+                    continue
+                log_own, log_other = own.log_prob(draws, ops), other.log_prob(draws, ops)
+                if kl_key in keys:
+                    stats[kl_key].add(*_log_ratios(log_own, log_other, ops, control[kl_key]))
                 if "js" in keys:
-                    log_m = ops.logaddexp(lp, lq) - LOG_2
-                    stats["js_p"].add(*_log_ratios(lp, log_m, ops, control["js_p"]))
-            if need_q:
-                lp, lq = p.log_prob(draws_q, ops), q.log_prob(draws_q, ops)
-                if "kl_qp" in keys:
-                    stats["kl_qp"].add(*_log_ratios(lq, lp, ops, control["kl_qp"]))
-                if "js" in keys:
-                    log_m = ops.logaddexp(lp, lq) - LOG_2
-                    stats["js_q"].add(*_log_ratios(lq, log_m, ops, control["js_q"]))
+                    log_m = ops.logaddexp(log_own, log_other) - LOG_2
+                    stats[js_key].add(*_log_ratios(log_own, log_m, ops, control[js_key]))
             done += size
     values, stderr = {}, {}
     for key in ("kl_pq", "kl_qp"):
