@@ -398,34 +398,6 @@ def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dic
 # Preparing inputs
 
 
-def normalize(weights, *, name: str = "P") -> np.ndarray:
-    """Divide non-negative weights (counts) by their sum, row by row.
-
-    >>> normalize([1, 1, 2]).tolist()
-    [0.25, 0.25, 0.5]
-    """
-    w = np.asarray(weights, dtype=np.float64)
-    check_weights(w, name=name)
-    return w / w.sum(axis=-1, keepdims=True)
-
-
-def check_weights(w: np.ndarray, *, name: str = "P") -> None:
-    """Raise :class:`InputError` for negative, NaN, infinite or all-zero weights."""
-    bad = ~np.isfinite(w) | (w < 0)
-    if bad.any():
-        index = np.argwhere(bad)[0]
-        value = w[tuple(index)]
-        where = ", ".join(str(i) for i in index)
-        kind = "NaN" if np.isnan(value) else "infinite" if np.isinf(value) else "negative"
-        raise InputError(f"{name}: {kind} weight {value!r} at index {where}")
-    totals = w.sum(axis=-1)
-    if np.any(totals == 0):
-        row = int(np.argwhere(np.atleast_1d(totals) == 0)[0][0])
-        raise InputError(f"{name}: all weights are zero" + (f" in row {row}" if w.ndim == 2 else ""))
-    if not np.all(np.isfinite(totals)):
-        raise InputError(f"{name}: the weights overflow when summed")
-
-
 def smooth(p: np.ndarray, eps: float) -> np.ndarray:
     """Additive smoothing of normalised ``p``: ``(p + eps) / (1 + K·eps)``.
 
