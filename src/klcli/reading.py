@@ -135,23 +135,21 @@ def check_line_length(chunks: bytes | Iterable[bytes], name: str) -> None:
     line_start = 0  # offset of the current line's first byte
     offset = 0  # offset of the chunk's first byte
     lines = 0  # newlines before the current line
+    too_long = False  # the current line is over the limit: find where it ends, to say how long it is
     for chunk in chunks:
         for start in range(0, len(chunk), step):
             end = min(start + step, len(chunk))
             first = chunk.find(b"\n", start, end)
-            length = offset + (end if first < 0 else first) - line_start
-            if length > limit:
-                LINE_BYTES.check(length if first >= 0 else _line_end(chunk, end, offset) - line_start, name, f"line {lines + 1}")
-            if first >= 0:
-                lines += chunk.count(b"\n", first, end)
-                line_start = offset + chunk.rfind(b"\n", first, end) + 1
+            if first < 0:
+                too_long = too_long or offset + end - line_start > limit
+                continue
+            if too_long or offset + first - line_start > limit:
+                LINE_BYTES.check(offset + first - line_start, name, f"line {lines + 1}")
+            lines += chunk.count(b"\n", first, end)
+            line_start = offset + chunk.rfind(b"\n", first, end) + 1
         offset += len(chunk)
-
-
-def _line_end(chunk: bytes, end: int, offset: int) -> int:
-    """Offset of the end of the line running past ``end`` (as far as ``chunk`` shows it)."""
-    found = chunk.find(b"\n", end)
-    return offset + (len(chunk) if found < 0 else found)
+    if too_long:
+        LINE_BYTES.check(offset - line_start, name, f"line {lines + 1}")
 
 
 # ---------------------------------------------------------------------------

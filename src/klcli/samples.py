@@ -38,7 +38,8 @@ from klcli.discrete import divergences
 from klcli.errors import InputError, UsageError
 from klcli.knn import DEFAULT_K, knn_divergences
 from klcli.result import Comparison
-from klcli.sources import is_number
+from klcli.reading import check_line_length, reading
+from klcli.sources import arrow_column, is_number
 
 #: 1-D integer samples with at most this many distinct values (over P and Q
 #: together) are compared as exact histograms of counts; text labels always are.
@@ -142,10 +143,9 @@ def read_samples(path: str | os.PathLike[str], *, columns: list[str] | None = No
 
 
 def _load_npy(name: str) -> np.ndarray:
-    try:
-        array = np.load(name, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{name}: not a readable .npy array of numbers or text ({exc})") from None
+    from klcli.npyio import load
+
+    array = load(name, name=name)
     if array.ndim not in (1, 2):
         raise InputError(f"{name}: expected a 1-D or 2-D array of samples, found shape {array.shape}")
     return array
@@ -154,38 +154,47 @@ def _load_npy(name: str) -> np.ndarray:
 def _load_parquet(name: str) -> Any:
     import pandas as pd
 
-    try:
-        return pd.read_parquet(name)
-    except ImportError:
-        raise InputError(f"{name}: reading Parquet needs pyarrow (the 'parquet' extra)") from None
-    except Exception as exc:  # pyarrow raises many types for corrupt files
-        raise InputError(f"{name}: not a readable Parquet file ({exc})") from None
+    with reading(name, "a Parquet table of samples, one column per dimension"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(name)
+    frame = {}
+    for column, chunked in zip(table.column_names, table.columns):
+        values = arrow_column(chunked)
+        if values is None:
+            raise InputError(f"{name}: column {column!r} is a Parquet {chunked.type} column; expected numbers, or text labels")
+        frame[column] = values
+    return pd.DataFrame(frame)
 
 
 def _load_text(name: str, sep: str | None) -> tuple[Any, int]:
     """Read a delimited text file; return the frame and the file line of its first row."""
     import pandas as pd
 
-    with open(name, newline="", encoding="utf-8", errors="replace") as handle:
-        head = [line for line in (handle.readline(), handle.readline()) if line.strip()]
-    if not head:
-        raise InputError(f"{name}: the file is empty")
-    if sep is None:
-        sep = "," if "," in head[0] else "\t" if "\t" in head[0] else r"\s+"
-    cells = [_split(line, sep) for line in head]
-    header: int | None = None
-    if not all(is_number(c) for c in cells[0]):
-        if len(cells) == 1 or any(not is_number(a) and is_number(b) for a, b in zip(*cells)):
-            header = 0
-    try:
-        frame = pd.read_csv(name, sep=sep, header=header, skip_blank_lines=False, engine="c")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name}: cannot parse as delimited text ({str(exc).strip()})") from None
+    with reading(name, "delimited UTF-8 text, one sample per line"):
+        with open(name, "rb") as handle:
+            check_line_length(iter(lambda: handle.read(1 << 20), b""), name)
+        with open(name, newline="", encoding="utf-8") as handle:
+            blank = 0  # leading blank lines
+            line = handle.readline()
+            while line and not line.strip():
+                blank, line = blank + 1, handle.readline()
+            head = [text for text in (line, handle.readline()) if text.strip()]
+        if not head:
+            raise InputError(f"{name}: the file is empty")
+        if sep is None:
+            sep = "," if "," in head[0] else "\t" if "\t" in head[0] else r"\s+"
+        cells = [_split(text, sep) for text in head]
+        header: int | None = None
+        if not all(is_number(c) for c in cells[0]):
+            if len(cells) == 1 or any(not is_number(a) and is_number(b) for a, b in zip(*cells)):
+                header = 0
+        frame = pd.read_csv(name, sep=sep, header=header, skiprows=blank, skip_blank_lines=False, engine="c")
     frame = _drop_trailing_blank_rows(frame)
     if header is None and len(frame) > 1 and _text_header(frame):
         frame = _drop_trailing_blank_rows(frame.iloc[1:].set_axis([str(v) for v in frame.iloc[0]], axis=1))
-        return frame.reset_index(drop=True), 2
-    return frame, 1 if header is None else 2
+        return frame.reset_index(drop=True), blank + 2
+    return frame, blank + (1 if header is None else 2)
 
 
 def _split(line: str, sep: str) -> list[str]:
