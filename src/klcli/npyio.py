@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 import zipfile
 from typing import BinaryIO
 
@@ -76,13 +77,15 @@ def read_header(stream: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.
     from numpy.lib import format as npy_format
 
     try:
-        version = npy_format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
-        else:
-            raise InputError(f"{name}: NPY format version {version[0]}.{version[1]}; expected version 1.0 or 2.0 ({_NPY})")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's notes on headers written by Python 2 are about its own speed
+            version = npy_format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+            else:
+                raise InputError(f"{name}: NPY format version {version[0]}.{version[1]}; expected version 1.0 or 2.0 ({_NPY})")
     except InputError:
         raise
     except Exception as error:  # ValueError, SyntaxError, TokenError, TypeError...: numpy parses the header as Python

@@ -158,13 +158,13 @@ def _load_parquet(name: str) -> Any:
         import pyarrow.parquet as pq
 
         table = pq.read_table(name)
-    frame = {}
-    for column, chunked in zip(table.column_names, table.columns):
-        values = arrow_column(chunked)
-        if values is None:
-            raise InputError(f"{name}: column {column!r} is a Parquet {chunked.type} column; expected numbers, or text labels")
-        frame[column] = values
-    return pd.DataFrame(frame)
+        frame = {}
+        for column, chunked in zip(table.column_names, table.columns):
+            values = arrow_column(chunked)
+            if values is None:
+                raise InputError(f"{name}: column {column!r} is a Parquet {chunked.type} column; expected numbers, or text labels")
+            frame[column] = values
+        return pd.DataFrame(frame)
 
 
 def _load_text(name: str, sep: str | None) -> tuple[Any, int]:

@@ -252,22 +252,19 @@ def _read_numpy(source: bytes | str, *, name: str, fmt: str, key: str | None):
 
 def _read_parquet(source, *, column: str | None, name: str | None = None) -> Histogram:
     name = name or str(source)
-    with reading(name, "a Parquet table"):
+    with reading(name, "a Parquet table"):  # names and types are decoded lazily: they fail here too
         import pyarrow.parquet as pq
 
         table = pq.read_table(source)
-    if table.num_rows == 0 or table.num_columns == 0:
-        raise InputError(f"{name}: empty table")
-    header = [str(c) for c in table.column_names]
-    columns, types = [], {}
-    for i, chunked in enumerate(table.columns):
-        values = arrow_column(chunked)
-        if values is None:
-            types[i] = f"a Parquet {chunked.type} column"
-            values = np.full(table.num_rows, "", dtype=object)
-        elif values.dtype == object:
-            types[i] = f"a Parquet {chunked.type} column"
-        columns.append(values)
+        if table.num_rows == 0 or table.num_columns == 0:
+            raise InputError(f"{name}: empty table")
+        header = [str(c) for c in table.column_names]
+        columns, types = [], {}
+        for i, chunked in enumerate(table.columns):
+            values = arrow_column(chunked)
+            if values is None or values.dtype == object:
+                types[i] = f"a Parquet {chunked.type} column"
+            columns.append(np.full(table.num_rows, "", dtype=object) if values is None else values)
     lines = np.arange(1, table.num_rows + 1)
     return _histogram_from_columns(header, columns, lines, name=name, kind="parquet", column=column, row_word="row", types=types)
 
