@@ -112,6 +112,11 @@ def test_json_integer_with_thousands_of_digits_was_int_max_str_digits(tmp_path):
     assert "an integer with 5001 digits is far beyond the float64 range" in line
 
 
+def test_csv_integer_with_thousands_of_digits_is_an_infinite_weight(tmp_path):
+    line = error_of("compare", write(tmp_path, "p.csv", "1" + "0" * 5000 + "\n2\n"), "1,1")
+    assert "p.csv: line 1: infinite weight inf (a number beyond about 1.8e308 reads as infinite)" in line
+
+
 def test_deeply_nested_json_was_recursion_error(tmp_path):
     line = error_of("compare", write(tmp_path, "p.json", "[" * 100_000 + "]" * 100_000), "1")
     assert "p.json: nested too deeply; expected JSON" in line

@@ -474,7 +474,8 @@ def check_weights(h: Histogram) -> np.ndarray:
             index = tuple(int(i) for i in np.argwhere(bad)[0])
             value = values[index]
             kind = "NaN" if math.isnan(value) else "infinite" if math.isinf(value) else "negative"
-            raise InputError(f"{h.name}: {h.where(index)}: {kind} weight {_show(value)}")
+            hint = " (a number beyond about 1.8e308 reads as infinite)" if kind == "infinite" else ""
+            raise InputError(f"{h.name}: {h.where(index)}: {kind} weight {_show(value)}{hint}")
         raise InputError(f"{h.name}: the weights sum beyond the float64 range (about 1.8e308); divide them by a common factor")
     if (totals == 0).any():
         where = f" (row {int(np.argmax(totals.ravel() == 0))})" if values.ndim == 2 else ""
