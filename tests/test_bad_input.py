@@ -210,6 +210,16 @@ def test_unexpected_errors_are_internal_errors_with_exit_2(monkeypatch):
     assert line.startswith("klcli: error: internal error: float division by zero") and "--debug" in line
 
 
+def test_running_out_of_memory_is_one_line_with_exit_2(monkeypatch):
+    import klcli.compare
+
+    def huge(*args, **kwargs):
+        raise MemoryError("Unable to allocate 8.00 TiB")
+
+    monkeypatch.setattr(klcli.compare, "compare_sources", huge)
+    assert error_of("compare", "1,1", "1,1") == "klcli: error: out of memory: the inputs are too large for this machine's memory"
+
+
 # ---------------------------------------------------------------------------
 # Limits: refused before allocating, raised through the environment
 

@@ -86,7 +86,7 @@ def read_source(
     if os.path.isfile(text):
         fmt = input_format or EXTENSIONS.get(os.path.splitext(text)[1].lower())
         if fmt is None:
-            with open(text, "rb") as handle:
+            with reading(text, "a readable file"), open(text, "rb") as handle:
                 fmt = sniff_format(handle.read(512))
         return read_file(text, fmt=fmt, column=column, key=key)
     if os.path.isdir(text):

@@ -60,6 +60,8 @@ class KlcliGroup(TyperGroup):
         except BrokenPipeError:  # `klcli ... | head`
             sys.stderr.close()
             return ExitCode.OK
+        except MemoryError as error:
+            return _fail("out of memory: the inputs are too large for this machine's memory", ExitCode.BAD_INPUT, debug, error)
         except Exception as error:
             if type(error).__name__ == "NoArgsIsHelpError":
                 error.show()
