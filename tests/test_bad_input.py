@@ -289,6 +289,14 @@ def test_control_characters_are_escaped_in_tables(tmp_path):
     assert json.loads(run_cli("compare", p, q, "-f", "json").stdout)["p"] == p  # machine formats keep the data as it is
 
 
+def test_control_characters_are_escaped_in_batch_threshold_lines(tmp_path):
+    reference = write(tmp_path, "ref.csv", "1\n0\n")
+    path = write(tmp_path, "a\x1b[2J.csv", "0\n1\n")
+    result = run_cli("batch", "-r", reference, path, "--fail-above", "0.1", "--metric", "js", "-f", "json")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr and "a\\x1b[2J.csv" in result.stderr
+
+
 def test_long_values_are_cut_in_error_lines():
     line = error_of("compare", "x" * 10_000, "1")
     assert len(line) < 2100 and "more characters)" in line
