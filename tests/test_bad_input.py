@@ -267,6 +267,24 @@ def test_weights_near_the_float64_limit_give_an_error_without_warning_text(tmp_p
     assert "the weights sum beyond the float64 range" in error_of("compare", tmp_path / "p.npy", "1,1,1")
 
 
+def test_logits_near_the_float64_limit_are_computed_without_warning_text(tmp_path):
+    np.save(tmp_path / "p.npy", np.array([[1e308, -1e308, 2.0], [1.0, 2.0, 3.0]]))
+    np.save(tmp_path / "q.npy", np.array([[1.0, 1.0, 2.0], [1.0, 2.0, 3.0]]))
+    result = run_cli("compare", tmp_path / "p.npy", tmp_path / "q.npy", "--from", "logits", "-f", "json")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.json()["kl_qp"] == "inf"  # P puts mass 0 (exactly) where Q does not
+
+
+def test_a_temperature_that_overflows_the_logits_is_an_error():
+    assert "logits divided by the temperature 1e-300 overflow float64; use a larger --temperature" in error_of("compare", "1e10,2", "2,1", "--from", "logits", "-T", "1e-300")
+
+
+def test_samples_near_the_float64_limit_are_refused_by_the_knn_estimator(tmp_path):
+    p = write(tmp_path, "p.csv", "\n".join(["1e308", "-1e308", "1", "2", "3", "4", "5.5"]))
+    q = write(tmp_path, "q.csv", "\n".join(["0.5", "1", "2", "3", "4", "5"]))
+    assert "p.csv: a value of magnitude 1e+308 is beyond the kNN estimator's range" in error_of("compare", p, q, "--from", "samples")
+
+
 def test_numpy_warnings_become_one_klcli_warning_line():
     result = run_cli("compare", "normal(0,1e308)", "normal(0,1)", "-f", "json")
     assert result.exit_code == 0

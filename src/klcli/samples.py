@@ -45,6 +45,10 @@ from klcli.sources import arrow_column, is_number
 #: together) are compared as exact histograms of counts; text labels always are.
 MAX_DISCRETE_VALUES = 50
 
+#: Largest sample magnitude the kNN estimator takes: squared distances of such
+#: values (and sums of them over dimensions) stay within float64.
+KNN_MAX_ABS = 1e150
+
 _TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 
 
@@ -402,7 +406,8 @@ def _is_discrete(p: SampleSet, q: SampleSet) -> bool:
     if p.dim != 1:
         return False
     both = np.concatenate([p.values[:, 0], q.values[:, 0]])
-    return bool(np.all(both == np.round(both))) and np.unique(both).size <= MAX_DISCRETE_VALUES
+    integers = bool(np.all(both == np.round(both))) and np.abs(both).max() < 2.0**63  # int64 shows them
+    return integers and np.unique(both).size <= MAX_DISCRETE_VALUES
 
 
 def _compare_counts(p: SampleSet, q: SampleSet, bootstrap: int, seed: int | None) -> Comparison:
@@ -433,6 +438,12 @@ def _compare_knn(p: SampleSet, q: SampleSet, k: int, standardize: bool, bootstra
             raise InputError(f"{s.source}: {s.n} samples; the kNN estimator with `k`={k} needs at least {k + 1}")
         if np.all(s.values == s.values[0]):
             raise InputError(f"{s.source}: all {s.n} samples are identical; they have no density to estimate from")
+        largest = float(np.abs(s.values).max())
+        if largest > KNN_MAX_ABS:
+            raise InputError(
+                f"{s.source}: a value of magnitude {largest:.3g} is beyond the kNN estimator's range (±{KNN_MAX_ABS:.0e}: "
+                "squared distances and spreads would overflow float64); rescale the data"
+            )
     if bootstrap and min(p.n, q.n) // 2 < k + 1:
         raise InputError(
             f"{p.source if p.n <= q.n else q.source}: too few samples for `bootstrap` half-samples "
