@@ -117,6 +117,12 @@ def test_csv_integer_with_thousands_of_digits_is_an_infinite_weight(tmp_path):
     assert "p.csv: line 1: infinite weight inf (a number beyond about 1.8e308 reads as infinite)" in line
 
 
+def test_spec_number_beyond_float64_is_said_so():
+    line = error_of("compare", "normal(1" + "0" * 5000 + ", 1)", "normal(0,1)")
+    assert "the number '100000000000000000000000… (4977 more characters)' is beyond the float64 range" in line
+    assert "'1e999' is beyond the float64 range" in error_of("compare", "normal(0, 1e999)", "normal(0,1)")
+
+
 def test_deeply_nested_json_was_recursion_error(tmp_path):
     line = error_of("compare", write(tmp_path, "p.json", "[" * 100_000 + "]" * 100_000), "1")
     assert "p.json: nested too deeply; expected JSON" in line

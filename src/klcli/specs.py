@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from typing import Any
 
@@ -149,7 +150,7 @@ class _Parser:
         self.position = 0
 
     def fail(self, message: str) -> None:
-        raise InputError(f"bad spec {self.text!r}: {message} at column {self.position + 1}")
+        raise InputError(f"bad spec {shorten(self.text, 120)!r}: {message} at column {self.position + 1}")
 
     def skip_space(self) -> None:
         while self.position < len(self.text) and self.text[self.position].isspace():
@@ -236,8 +237,11 @@ class _Parser:
             return items
         number = _NUMBER.match(self.text, self.position)
         if number and not _NAME.match(self.text, number.end()):
+            value = float(number.group())
+            if math.isinf(value) and "inf" not in number.group().lower():
+                self.fail(f"the number {shorten(number.group(), 48)!r} is beyond the float64 range (about ±1.8e308)")
             self.position = number.end()
-            return float(number.group())
+            return value
         if _NAME.match(self.text, self.position):
             save = self.position
             self.name()
