@@ -171,19 +171,11 @@ def test_encrypted_npz_member(tmp_path):
     assert "member 'a' is encrypted (password-protected)" in error_of("compare", write(tmp_path, "p.npz", bytes(data)), "1,1,1")
 
 
-def test_mixture_without_weights_or_components_was_type_error():
+def test_mixture_without_weights_or_components_was_type_error(tmp_path):
     assert "mixture() is missing parameter 'weights'; e.g. mixture([1, 3], [normal(0, 1), normal(4, 1)])" in error_of("compare", "mixture()", "1")
     assert "mixture() takes at most 2 positional arguments (weights, components), but 3 were given" in error_of("compare", "mixture(1,2,3)", "1")
-    assert "is missing parameter 'components'" in error_of("compare", write_json_spec({"family": "mixture", "weights": [1]}), "1")
-
-
-def write_json_spec(obj) -> str:
-    import tempfile
-
-    handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-    with handle:
-        json.dump(obj, handle)
-    return handle.name
+    spec = write(tmp_path, "m.json", json.dumps({"family": "mixture", "weights": [1]}))
+    assert "is missing parameter 'components'" in error_of("compare", spec, "1")
 
 
 def test_json_spec_with_null_was_silently_nan(tmp_path):
@@ -286,8 +278,8 @@ def test_a_temperature_that_overflows_the_logits_is_an_error():
 
 
 def test_samples_near_the_float64_limit_are_refused_by_the_knn_estimator(tmp_path):
-    p = write(tmp_path, "p.csv", "\n".join(["1e308", "-1e308", "1", "2", "3", "4", "5.5"]))
-    q = write(tmp_path, "q.csv", "\n".join(["0.5", "1", "2", "3", "4", "5"]))
+    p = write(tmp_path, "p.csv", "1e308\n-1e308\n1\n2\n3\n4\n5.5\n")
+    q = write(tmp_path, "q.csv", "0.5\n1\n2\n3\n4\n5\n")
     assert "p.csv: a value of magnitude 1e+308 is beyond the kNN estimator's range" in error_of("compare", p, q, "--from", "samples")
 
 
@@ -451,3 +443,37 @@ def test_fuzz_samples_text(tmp_path, text):
     path = tmp_path / "s.csv"
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
     _reads_or_refuses(lambda: read_samples(path))
+
+
+# ---------------------------------------------------------------------------
+# The reader map itself: every exception class it knows, in words
+
+
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        (UnicodeDecodeError("utf-8", b"ab\xff", 2, 3, "invalid start byte"), "not UTF-8 text (byte 2 is 0xff)"),
+        (zipfile.BadZipFile("Bad CRC-32 for file 'a.npy'"), "a truncated or damaged archive (Bad CRC-32 for file 'a.npy')"),
+        (__import__("zlib").error("Error -3 while decompressing data"), "a truncated or damaged archive"),
+        (EOFError(), "truncated: the data ends early"),
+        (RuntimeError("File 'a.npy' is encrypted, password required for extraction"), "encrypted (password-protected)"),
+        (NotImplementedError("That compression method is not supported"), "written with a feature klcli cannot read"),
+        (MemoryError(), "too large to read into memory"),
+        (RecursionError("maximum recursion depth exceeded"), "nested too deeply"),
+        (__import__("tokenize").TokenError("EOF in multi-line statement", (2, 0)), "a malformed header"),
+        (SyntaxError("invalid syntax"), "a malformed header"),
+        (FileNotFoundError(2, "No such file or directory"), "cannot be read (No such file or directory)"),
+        (ValueError("Exceeds the limit (4300 digits) for integer string conversion"), "an integer with thousands of digits"),
+        (StopIteration(), "holds no data"),
+        (AttributeError("'bytes' object has no attribute 'dtype'"), "cannot be read ('bytes' object has no attribute 'dtype')"),
+    ],
+)
+def test_reader_map_says_each_failure_in_words(error, words):
+    from klcli.errors import InputError
+    from klcli.reading import reading
+
+    with pytest.raises(InputError) as raised, reading("f.dat", "an example"):
+        raise error
+    message = str(raised.value)
+    assert message.startswith("f.dat: ") and words in message and message.endswith("; expected an example")
+    assert raised.value.__cause__ is error  # --debug shows where it came from

@@ -131,7 +131,7 @@ def _read_member(source: str | bytes, *, name: str, key: str | None) -> np.ndarr
     with reading(name, _NPZ):
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
         with archive:
-            members = {(info.filename[:-4] if info.filename.endswith(".npy") else info.filename): info for info in archive.infolist() if not info.is_dir()}
+            members = {info.filename.removesuffix(".npy"): info for info in archive.infolist() if not info.is_dir()}
             if not members:
                 raise InputError(f"{name}: an archive with no arrays; expected {_NPZ}")
             if key is None:

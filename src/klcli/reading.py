@@ -35,8 +35,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from klcli.errors import InputError, KlcliError, UsageError
 from klcli.text import shorten

@@ -37,8 +37,8 @@ import numpy as np
 from klcli.discrete import divergences
 from klcli.errors import InputError, UsageError
 from klcli.knn import DEFAULT_K, knn_divergences
-from klcli.result import Comparison
 from klcli.reading import check_line_length, reading
+from klcli.result import Comparison
 from klcli.sources import arrow_column, is_number
 
 #: 1-D integer samples with at most this many distinct values (over P and Q
