@@ -164,7 +164,7 @@ BAD_PARAMETERS = [
     ("normal(0, inf)", "Expected parameter scale of normal(...) to be positive, but found inf"),
     ("normal(loc=[0, 1], scale=[1, -2])", "Expected parameter scale of normal(...) to be positive, but found -2 (at index 1)"),
     ("normal(loc=[0, 1, 2], scale=[1, 2])", "parameters loc (3 values), scale (2 values) of normal(...) have different lengths"),
-    ("normal(loc=[[0]], scale=1)", "Expected parameter loc of normal(...) to be a number or a list of numbers"),
+    ("normal(loc=[[0, 1], [2, 3]], scale=[[1, 2, 3]])", "parameter shapes of normal(...) do not broadcast: loc 2x2, scale 1x3"),
     ("bernoulli(1.5)", "Expected parameter probs of bernoulli(...) to be in [0, 1], but found 1.5"),
     ("bernoulli()", "bernoulli() needs exactly one of probs, logits, but got neither"),
     ("bernoulli(probs=0.2, logits=0)", "needs exactly one of probs, logits, but got probs and logits"),

@@ -121,7 +121,8 @@ def _compare_specs(p, q, options: CompareOptions) -> Comparison:
     from klcli.parametric import compare_distributions
 
     return compare_distributions(
-        p, q, engine=options.engine, samples=options.samples, seed=options.seed, device=options.device
+        p, q, engine=options.engine, samples=options.samples, seed=options.seed, device=options.device,
+        reduction=options.reduction,
     )
 
 

@@ -244,21 +244,31 @@ class Categorical(Distribution):
     support_text = "{0, ..., K-1}"
 
     def _setup(self, params):
-        if "probs" in params:
-            probs = params["probs"]
-            total = probs.sum()
-            if not total > 0:
-                raise InputError("Expected parameter probs of categorical(...) to have a positive sum, but found 0")
-            self.probs = probs / total
+        (key,) = params
+        raw = params[key]
+        if raw.ndim == 0:
+            raise InputError(f"Expected parameter {key} of categorical(...) to be a list of numbers, but found {raw}")
+        self._raw = {key: raw}
+        self.batch_shape = raw.shape[:-1]
+        self.event_shape = ()
+        # each member of a batch (each row) is normalised on its own, as torch does
+        if key == "probs":
+            total = raw.sum(axis=-1, keepdims=True)
+            if not np.all(total > 0):
+                where = _row_text(np.argwhere(~(total[..., 0] > 0))[0]) if raw.ndim > 1 else ""
+                raise InputError(f"Expected parameter probs of categorical(...) to have a positive sum{where}, but found 0")
+            self.probs = raw / total
             with np.errstate(divide="ignore"):
                 self.log_probs = np.log(self.probs)
         else:
-            logits = params["logits"]
-            if not np.any(np.isfinite(logits)):
-                raise InputError("Expected parameter logits of categorical(...) to have a finite entry, but all are -inf")
-            self.log_probs = logits - special.logsumexp(logits)
+            if not np.all(np.any(np.isfinite(raw), axis=-1)):
+                where = _row_text(np.argwhere(~np.any(np.isfinite(raw), axis=-1))[0]) if raw.ndim > 1 else ""
+                raise InputError(f"Expected parameter logits of categorical(...) to have a finite entry{where}, but all are -inf")
+            self.log_probs = raw - special.logsumexp(raw, axis=-1, keepdims=True)
             self.probs = np.exp(self.log_probs)
-        self.event_shape = ()
+
+    def _batched_parameters(self):
+        return self._raw
 
     def _log_prob_arrays(self):
         return {"log_probs": self.log_probs}
@@ -280,6 +290,12 @@ class Categorical(Distribution):
 
     def entropy(self):
         return float(-np.sum(special.xlogy(self.probs, self.probs)))
+
+
+def _row_text(index) -> str:
+    """`` in row 1`` (or `` in row (1, 0)``) for an error about one member of a batch."""
+    index = tuple(int(i) for i in index)
+    return f" in row {index[0]}" if len(index) == 1 else f" in row {index}"
 
 
 DISCRETE_FAMILIES = (Bernoulli, Categorical, Binomial, Poisson, Geometric, NegativeBinomial)
