@@ -130,9 +130,11 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
     """Exact divergences of two histograms, read as ``options.from_`` says (nats)."""
     if options.engine not in ("auto", "exact"):
         raise UsageError(f"--engine {options.engine} applies to distribution specs; histograms are computed exactly (--engine exact)")
-    p_probs, q_probs, p_logs, q_logs, labels, notes = prepare_pair(p, q, options)
+    p_side, q_side = prepare_side(p, options, "P"), prepare_side(q, options, "Q")
+    p_probs, q_probs, p_logs, q_logs, labels, notes = pair_sides(p_side, q_side, options)
     comparison = discrete.compare_probabilities(
-        p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device
+        p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device,
+        exact=_exact_normalisation(p_side, q_side, p_probs, q_probs, options),
     )
     comparison.notes[:0] = notes
     return comparison
@@ -151,6 +153,10 @@ class Side:
     labels: list[str] | None
     name: str
     notes: list[str]
+    #: ``--from probs`` up to :data:`discrete.EXACT_NORMALISATION_MAX` entries: the raw
+    #: weights and their row sums (``values = weights / totals``), else None
+    weights: np.ndarray | None = None
+    totals: np.ndarray | None = None
 
 
 def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side:
@@ -169,6 +175,8 @@ def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side
         if np.any(np.abs(totals - 1) > 1e-9):
             shown = f"{float(totals[0]):.6g}" if h.values.ndim == 1 else "values other than 1"
             notes.append(f"{role} was normalised: its weights summed to {shown}")
+        if h.values.size <= discrete.EXACT_NORMALISATION_MAX:
+            return Side(h.values / totals, None, h.labels, h.name, notes, h.values, totals)
         values = h.values if h.values.flags.writeable else h.values.copy()
         return Side(np.divide(values, totals, out=values), None, h.labels, h.name, notes)
     bad = np.isnan(h.values) | np.isposinf(h.values)
@@ -208,6 +216,14 @@ def pair_sides(p: Side, q: Side, options: CompareOptions):
     if options.temperature != 1.0:
         notes.append(f"temperature T = {options.temperature:g}: softmax({options.from_} / T) on both sides")
     return pv, qv, lp, lq, labels, notes
+
+
+def _exact_normalisation(p: Side, q: Side, p_probs, q_probs, options: CompareOptions):
+    """The raw weights behind the paired probabilities (None without them, or after smoothing)."""
+    if p.weights is None or q.weights is None or options.smooth:
+        return None
+    wp, wq, _ = align(replace(p, values=p.weights), replace(q, values=q.weights))
+    return discrete.ExactNormalisation(wp, wq, p_probs, q_probs, p.totals, q.totals)
 
 
 def prepare_pair(p: Histogram, q: Histogram, options: CompareOptions):

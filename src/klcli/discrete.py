@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,7 +78,7 @@ SERIES_J = [1 / 45, 1 / 28, 1 / 15, 1 / 6, 1.0]  # Σ u^k / ((2k+1)(k+1))
 REDUCTIONS = ("batchmean", "sum", "none")
 
 
-def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict:
+def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None, exact=None) -> dict:
     """KL both ways, JS and (optionally) the entropies of normalised distributions.
 
     Parameters
@@ -92,6 +93,10 @@ def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict
         ``p`` and ``q`` themselves (log-softmax outputs): the log-ratios are
         then taken from them, so bins whose probability underflows keep
         their finite contribution.
+    exact : ExactNormalisation, optional
+        The raw weights behind ``p`` and ``q``: bins where ``p ≈ q`` then
+        take ``p - q`` from the exactly normalised weights, not from the
+        rounded quotients.
 
     Returns
     -------
@@ -118,6 +123,7 @@ def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict
     rows_p, rows_q = p.reshape(-1, k), q.reshape(-1, k)
     rows_lp = rows_lq = None
     if log_p is not None:
+        exact = None
         rows_lp = np.ascontiguousarray(log_p, dtype=np.float64).reshape(rows_p.shape)
         rows_lq = np.ascontiguousarray(log_q, dtype=np.float64).reshape(rows_p.shape)
     row_block = max(1, CHUNK // k)
@@ -135,7 +141,7 @@ def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for block in share:
                 logs = None if rows_lp is None else (rows_lp[block], rows_lq[block])
-                _accumulate_block(acc, work, block[0].start, block[1].start, k, rows_p[block], rows_q[block], logs, check_extremes)
+                _accumulate_block(acc, work, block[0].start, block[1].start, k, rows_p[block], rows_q[block], logs, check_extremes, exact)
             acc.flush_series()
         return acc
 
@@ -284,7 +290,7 @@ def _series_terms(m: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return 2.0 * mu * (s + ts1), 2.0 * mu * (s - ts1), mu * _horner(SERIES_J, u)
 
 
-def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: int, p, q, logs, check_extremes: bool) -> None:
+def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: int, p, q, logs, check_extremes: bool, exact=None) -> None:
     """Add one (rows × columns) block of bins to the running sums.
 
     With ``d = p − q``, ``s = p + q``, ``|a| = |log(p/q)| = log1p(|d| / min(p, q))``
@@ -292,7 +298,9 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
     ulps since their arguments are non-negative and rounded once, each bin
     adds ``|p·|a| − |d||`` to KL(P‖Q), ``||d| − q·|a||`` to KL(Q‖P) and
     ``s·L − min(p, q)·|a|`` to 2·JS (each non-negative). Bins with
-    ``|t| < SERIES_THRESHOLD`` are set aside for their series.
+    ``|t| < SERIES_THRESHOLD`` are set aside for their series; there ``d`` is
+    exact (Sterbenz), and ``exact`` (:class:`ExactNormalisation`), when given,
+    adds what the rounding of the normalisation took from it.
     """
     w, terms = work.views(p.shape)
     s, d, ad, b, scratch = w["s"], w["d"], w["ad"], w["b"], w["scratch"]
@@ -338,7 +346,14 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
     if np.fmin.reduce(abs_a, axis=None) < SERIES_LOG_RATIO:  # fmin: a 0/0 bin's NaN must not hide the rest
         small = np.flatnonzero(abs_a < SERIES_LOG_RATIO)  # indices: cheaper than masks when few
         s_small = s.ravel().take(small)
-        t = d.ravel().take(small) / s_small if logs is None else np.tanh(0.5 * a.ravel().take(small))
+        if logs is not None:
+            t = np.tanh(0.5 * a.ravel().take(small))
+        elif exact is None:
+            t = d.ravel().take(small) / s_small
+        else:
+            cols = p.shape[1]
+            flat = (small // cols + r0) * k + small % cols + c0
+            t = (d.ravel().take(small) + exact.lost(flat)) / s_small
         for i in range(3):
             terms[i].ravel().put(small, 0.0)
         acc.defer_series(small // p.shape[1] + r0, 0.5 * s_small, t)
@@ -397,6 +412,89 @@ def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dic
 # ---------------------------------------------------------------------------
 # Preparing inputs
 
+#: Up to this many entries per side the raw weights are kept beside the probabilities,
+#: so that nearly equal bins get the divergence of the exactly normalised weights
+#: (:class:`ExactNormalisation`); beyond, each probability keeps its rounding (half an ulp)
+#: and the weights are normalised in place.
+EXACT_NORMALISATION_MAX = 1 << 22
+
+_SPLIT = 134217729.0  # 2^27 + 1: Dekker's splitting constant
+
+
+def exact_sums(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row sums (last axis) as unevaluated pairs ``hi + lo``, accurate to about ε² of the sum.
+
+    A pairwise tree of error-free additions (Knuth's TwoSum); the errors are added
+    up separately. Weights are non-negative, so ``lo`` is tiny against ``hi``.
+
+    >>> hi, lo = exact_sums(np.array([1.0, 1e-17, 1e-17]))
+    >>> float(hi), float(lo)
+    (1.0, 2e-17)
+    """
+    hi = np.asarray(weights, dtype=np.float64)
+    lo = np.zeros(hi.shape[:-1])
+    while hi.shape[-1] > 1:
+        if hi.shape[-1] % 2:
+            hi = np.concatenate([hi, np.zeros(hi.shape[:-1] + (1,))], axis=-1)
+        a, b = hi[..., 0::2], hi[..., 1::2]
+        total = a + b
+        b_virtual = total - a
+        lo = lo + ((a - (total - b_virtual)) + (b - b_virtual)).sum(axis=-1)
+        hi = total
+    return hi[..., 0], lo
+
+
+def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a·b`` as ``hi + lo`` exactly (Dekker's product, no fused multiply-add needed)."""
+    product = a * b
+    c = _SPLIT * a
+    a_hi = c - (c - a)
+    a_lo = a - a_hi
+    c = _SPLIT * b
+    b_hi = c - (c - b)
+    b_lo = b - b_hi
+    return product, ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+class ExactNormalisation:
+    """What the rounding of ``p = w / sum(w)`` took from ``p - q``, bin by bin, on demand.
+
+    ``weights_p``/``weights_q`` are the raw weights, ``p``/``q`` the normalised
+    arrays handed to :func:`divergences` (``w / totals``, with ``totals`` the
+    plain row sums, kept as a last axis); 1-D sides broadcast against 2-D
+    batches. :meth:`lost` gives ``(p_exact - p) - (q_exact - q)`` at flat bin
+    indices: the exact row sums (:func:`exact_sums`) are formed the first time
+    it is called, and ``w - p·total`` without rounding (Dekker's product), so
+    only the bins that need it (those with ``p ≈ q``) pay.
+
+    >>> w, v = np.array([1.0, 2.0]), np.array([1.0, 2.0 + 2**-40])
+    >>> exact = ExactNormalisation(w, v, w / w.sum(), v / v.sum(), w.sum(-1, keepdims=True), v.sum(-1, keepdims=True))
+    >>> float(exact.lost(np.array([0]))[0]) != 0
+    True
+    """
+
+    def __init__(self, weights_p, weights_q, p, q, totals_p, totals_q) -> None:
+        self.sides = [(weights_p, p, totals_p), (weights_q, q, totals_q)]
+        self.k = np.shape(p)[-1]
+        self._low: list | None = None
+        self._lock = threading.Lock()  # the core's threads share one instance
+
+    def lost(self, flat: np.ndarray) -> np.ndarray:
+        with self._lock:
+            if self._low is None:  # exact sum - plain sum, per row (once)
+                self._low = [(hi - totals[..., 0]) + lo for (hi, lo), (_, _, totals) in
+                             ((exact_sums(weights), side) for side in self.sides for weights in side[:1])]
+        rows, cols = np.divmod(flat, self.k)
+        out = []
+        for (weights, probs, totals), low in zip(self.sides, self._low):
+            at = (cols,) if weights.ndim == 1 else (rows, cols)
+            w, p = weights[at], probs[(rows, cols) if probs.ndim == 2 else (cols,)]
+            total = totals.ravel()[0] if weights.ndim == 1 else totals[rows, 0]
+            low_here = low if weights.ndim == 1 else low[rows]
+            product, error = _two_product(p, np.broadcast_to(total, p.shape))
+            out.append(((w - product) - error - p * low_here) / total)  # w - product is exact (within an ulp)
+        return out[0] - out[1]
+
 
 def smooth(p: np.ndarray, eps: float) -> np.ndarray:
     """Additive smoothing of normalised ``p``: ``(p + eps) / (1 + K·eps)``.
@@ -442,6 +540,7 @@ def compare_probabilities(
     log_q=None,
     labels: list[str] | None = None,
     device: str | None = None,
+    exact=None,
 ) -> Comparison:
     """Compare two normalised distributions (or batches) exactly.
 
@@ -450,7 +549,8 @@ def compare_probabilities(
     ``sum`` or ``none`` (one value per row). A 1-D input is a single
     distribution and is never reduced. ``labels`` name the bins in notes.
     ``device`` (``auto|cpu|cuda|cuda:N``) computes with torch there instead
-    of numpy (:mod:`klcli.engines.discrete_torch`).
+    of numpy (:mod:`klcli.engines.discrete_torch`). ``exact`` gives the raw
+    weights behind ``p`` and ``q`` (see :func:`divergences`; numpy only).
 
     >>> c = compare_probabilities([0.2, 0.8], [0.5, 0.5])
     >>> round(c.values["kl_pq"], 12), c.method["kl_pq"]
@@ -461,6 +561,8 @@ def compare_probabilities(
     info: dict = {}
     if device is None:
         raw = divergences(p, q, log_p=log_p, log_q=log_q)
+        if exact is not None and _rounding_may_show(raw):
+            raw = divergences(p, q, exact=exact)
     else:
         from klcli.engines.discrete_torch import divergences as divergences_on_device
 
@@ -478,6 +580,17 @@ def compare_probabilities(
     comparison = Comparison.from_nats(values, method="exact", info=info)
     note_zero_bins(comparison, raw, np.shape(p)[-1], labels, batch)
     return comparison
+
+
+#: The rounding of normalised probabilities (half an ulp each) moves a divergence by at
+#: most a few ε in absolute terms (the terms of the bins add up to at most Σ m·|t|·ε ≤ ε),
+#: so only divergences below this size are recomputed from the raw weights.
+EXACT_RECOMPUTE_BELOW = 1e-3
+
+
+def _rounding_may_show(raw: dict) -> bool:
+    """Whether some divergence is small enough for the normalisation's rounding to show at 1e-12."""
+    return any(np.min(raw[key]) < EXACT_RECOMPUTE_BELOW for key in ("kl_pq", "kl_qp", "js"))
 
 
 def zero_bins(p, q, log_p=None, log_q=None) -> dict:
