@@ -171,7 +171,7 @@ BAD_PARAMETERS = [
     ("binomial(2.5, 0.3)", "Expected parameter total_count of binomial(...) to be a non-negative integer, but found 2.5"),
     ("geometric(0)", "Expected parameter probs of geometric(...) to be in (0, 1], but found 0"),
     ("negativebinomial(3, 1)", "Expected parameter probs of negativebinomial(...) to be in [0, 1), but found 1"),
-    ("negativebinomial(0, 0.5)", "Expected parameter total_count of negativebinomial(...) to be positive, but found 0"),
+    ("negativebinomial(-1, 0.5)", "Expected parameter total_count of negativebinomial(...) to be non-negative, but found -1"),
     ("poisson(-1)", "Expected parameter rate of poisson(...) to be non-negative, but found -1"),
     ("categorical([0.5, -0.5])", "Expected parameter probs of categorical(...) to be non-negative, but found -0.5 (at index 1)"),
     ("categorical([0, 0])", "Expected parameter probs of categorical(...) to have a positive sum, but found 0"),

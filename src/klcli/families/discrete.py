@@ -146,26 +146,35 @@ class Geometric(_ProbsOrLogits):
 
 
 class NegativeBinomial(_ProbsOrLogits):
-    """Negative binomial ``negativebinomial(total_count, probs)``: successes before ``total_count`` failures."""
+    """Negative binomial ``negativebinomial(total_count, probs)``: successes before ``total_count`` failures.
+
+    ``total_count`` may be 0 (torch's constraint is ``>= 0``): the point mass at 0.
+    """
 
     name = "negativebinomial"
     arguments = ("total_count", "probs", "logits")
-    constraints = {"total_count": POSITIVE, "probs": HALF_OPEN_UNIT_INTERVAL, "logits": REAL}
+    constraints = {"total_count": NONNEGATIVE, "probs": HALF_OPEN_UNIT_INTERVAL, "logits": REAL}
 
     def _derive(self):
         super()._derive()
-        self._log_norm = self.total_count * self.log_failure - special.gammaln(self.total_count)
+        with np.errstate(invalid="ignore"):
+            self._log_norm = np.where(
+                self.total_count > 0, special.xlogy(self.total_count, np.exp(self.log_failure)) - special.gammaln(self.total_count), 0.0
+            )
 
     def _log_prob_arrays(self):
         return {"r": self.total_count, "log_success": self.log_success, "log_norm": self._log_norm}
 
     def _log_density(self, x, ops, a):
         inside = a["log_norm"] + ops.gammaln(x + a["r"]) - ops.gammaln(x + 1) + ops.where(x > 0, x * a["log_success"], 0.0)
-        return ops.where(x >= 0, inside, NEG_INF)
+        point_mass = ops.where(x == 0, 0.0, NEG_INF)  # total_count 0
+        return ops.where(x >= 0, ops.where(a["r"] > 0, inside, point_mass), NEG_INF)
 
     def _draw(self, rng, size):
         # numpy counts failures before n successes: swap the roles of success and failure
-        return rng.negative_binomial(self.total_count, 1 - self.probs, size).astype(np.float64)
+        count = np.where(self.total_count > 0, self.total_count, 1.0)
+        draws = rng.negative_binomial(count, 1 - self.probs, size).astype(np.float64)
+        return np.where(self.total_count > 0, draws, 0.0)
 
     support_text = "{0, 1, ...}"
 
