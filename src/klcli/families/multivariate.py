@@ -81,7 +81,7 @@ class MultivariateNormal(Distribution):
     support_text = "R^d"
 
     def _setup(self, params):
-        (key,) = [k for k in self.one_of if k in params]
+        (key,) = [k for k in MultivariateNormal.one_of if k in params]
         matrix = params[key]
         if matrix.ndim < 2 or matrix.shape[-2] != matrix.shape[-1]:
             raise InputError(f"Expected parameter {key} of mvn(...) to be a square matrix, but found shape {matrix.shape}")
