@@ -298,6 +298,14 @@ class Univariate(Distribution):
     def _batched_parameters(self) -> dict[str, np.ndarray]:
         return {key: getattr(self, key) for key in self.given}
 
+    def element(self, index: tuple[int, ...]) -> "Distribution":
+        """Member ``index`` of a batch; a product of one dimension is that scalar distribution."""
+        if not self.batch_shape:
+            return self
+        if self.event_shape == (1,):
+            index = tuple(index) + (0,)
+        return type(self)(**{key: value[index] for key, value in self._batched_parameters().items()})
+
     def broadcast_to(self, shape: tuple[int, ...]) -> "Univariate":
         """The same family with every parameter broadcast to ``shape`` (batch and event axes)."""
         if tuple(shape) == self.shape:
