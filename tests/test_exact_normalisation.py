@@ -9,7 +9,13 @@ import pytest
 from klcli.compare import CompareOptions, compare_sources
 from klcli.discrete import ExactNormalisation, exact_sums
 
-mpmath.mp.dps = 50
+
+
+@pytest.fixture(autouse=True)
+def _fifty_digits():
+    """mpmath at 50 digits for every test here, whatever other modules set."""
+    with mpmath.workdps(50):
+        yield
 
 
 def _truth(w, v) -> float:

@@ -26,7 +26,13 @@ from klcli.specs import parse_spec as S
 from parametric_examples import EXAMPLES, to_torch
 
 torch = pytest.importorskip("torch")
-mpmath.mp.dps = 50
+
+
+@pytest.fixture(autouse=True)
+def _fifty_digits():
+    """mpmath at 50 digits for every test here, whatever other modules set."""
+    with mpmath.workdps(50):
+        yield
 NEW = [d for name in ("continuousbernoulli", "kumaraswamy", "inversegamma", "onehotcategorical", "multinomial", "lowrankmvn", "wishart")
        for family, ds in EXAMPLES.items() if family.name == name for d in ds]
 

@@ -24,7 +24,13 @@ from klcli.specs import parse_spec
 
 torch = pytest.importorskip("torch")
 D = torch.distributions
-mpmath.mp.dps = 50
+
+
+@pytest.fixture(autouse=True)
+def _fifty_digits():
+    """mpmath at 50 digits for every test here, whatever other modules set."""
+    with mpmath.workdps(50):
+        yield
 
 #: torch class name -> klcli family
 FAMILY = {

@@ -152,10 +152,17 @@ def _check_kinds(p: Distribution, q: Distribution) -> None:
     if p.is_discrete != q.is_discrete:
         discrete, continuous = (p, q) if p.is_discrete else (q, p)
         raise InputError(
-            f"cannot compare the discrete {discrete.spec()} with the continuous {continuous.spec()}: "
+            f"cannot compare the discrete {_short(discrete)} with the continuous {_short(continuous)}: "
             "a mass function and a density share no reference measure (KL is infinite, JS is ln 2); "
             "compare two discrete or two continuous distributions"
         )
+
+
+def _short(distribution: Distribution) -> str:
+    """The spec of one distribution; a batch (possibly read from files) is named by its family and shape."""
+    if not distribution.batch_shape:
+        return distribution.spec()
+    return f"{distribution.name}(...) ({_describe_batch(distribution)})"
 
 
 def _check_pair(p: Distribution, q: Distribution) -> None:
@@ -167,7 +174,7 @@ def _check_pair(p: Distribution, q: Distribution) -> None:
 
 
 def _describe_shape(distribution: Distribution) -> str:
-    return "1 dimension" if not distribution.event_shape else f"{distribution.dim} dimensions"
+    return "1 dimension" if distribution.dim == 1 else f"{distribution.dim} dimensions"
 
 
 def _outside_support(p: Distribution, q: Distribution) -> bool:

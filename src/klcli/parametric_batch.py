@@ -57,8 +57,9 @@ def compare_batch(
 
     if reduction not in REDUCTIONS:
         raise UsageError(f"`--reduction` must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
-    indices = list(np.ndindex(*p.batch_shape))
-    _check_pair(p.element(indices[0]), q.element(indices[0]))
+    first = (0,) * len(p.batch_shape)
+    _check_pair(p.element(first), q.element(first))
+    n = int(np.prod(p.batch_shape))
     columns: dict[str, np.ndarray] = {}
     methods: dict[str, list[str]] = {}
     errors: dict[str, np.ndarray] = {}
@@ -85,10 +86,10 @@ def compare_batch(
         if wanted:
             raise EngineUnavailable(f"--engine closed: {reasons[wanted[0]]}; use --engine quad, mc or auto")
     elif wanted:
-        _member_by_member(p, q, indices, wanted, columns, methods, errors, notes, info,
+        _member_by_member(p, q, list(np.ndindex(*p.batch_shape)), wanted, columns, methods, errors, notes, info,
                           compare=lambda a, b, s: compare_distributions(a, b, engine=engine, samples=samples, seed=s, device=device),
                           seed=seed)
-    return _reduce(columns, methods, errors, notes, info, len(indices), reduction)
+    return _reduce(columns, methods, errors, notes, info, n, reduction)
 
 
 def _member_by_member(p, q, indices, wanted, columns, methods, errors, notes, info, *, compare, seed) -> None:
