@@ -48,6 +48,8 @@ VALID = {
 NARROWER = {
     ("geometric", "probs", 0.0): "geometric(0) puts no mass on any count",
     ("lowrankmvn", "cov_diag", 5e-324): "W Wᵀ + diag(5e-324) with a rank-1 W is singular in float64",
+    ("lowrankmvn", "cov_factor", -1e300): "W Wᵀ overflows float64",
+    ("lowrankmvn", "cov_factor", 1e300): "W Wᵀ overflows float64",
 }
 
 

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from klcli.cli import app
@@ -135,3 +137,23 @@ def test_cli_reduction_none_prints_lists():
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert len(out["kl_pq"]) == 2 and out["kl_pq"][1] == 0 and out["reduction"] == "none" and out["rows"] == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 4),
+    k=st.integers(2, 5),
+    seed=st.integers(0, 2**32 - 1),
+    reduction=st.sampled_from(["batchmean", "sum"]),
+)
+def test_a_batch_is_its_members_compared_one_by_one(rows, k, seed, reduction):
+    """Law of the batch rule: the reduced value is the mean (sum) of each member's comparison alone."""
+    rng = np.random.default_rng(seed)
+    p_rows, q_row = rng.uniform(0.01, 1, size=(rows, k)), rng.uniform(0.01, 1, size=k)
+    batch = compare_distributions(S(f"categorical(probs={p_rows.tolist()})"), S(f"categorical(probs={q_row.tolist()})"),
+                                  engine="closed", reduction=reduction)
+    alone = [compare_distributions(S(f"categorical(probs={row.tolist()})"), S(f"categorical(probs={q_row.tolist()})"),
+                                   engine="closed").values["kl_pq"] for row in p_rows]
+    expected = np.mean(alone) if reduction == "batchmean" else np.sum(alone)
+    assert batch.values["kl_pq"] == pytest.approx(expected, rel=1e-13, abs=1e-15)
+    assert batch.values["kl_pq"] >= 0

@@ -125,7 +125,10 @@ class LowRankMultivariateNormal(MultivariateNormal):
             "cov_factor": np.broadcast_to(factor, batch + factor.shape[-2:]),
             "cov_diag": np.broadcast_to(diag, batch + (size,)),
         }
-        covariance = factor @ np.swapaxes(factor, -1, -2) + diag[..., None] * np.eye(size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            covariance = factor @ np.swapaxes(factor, -1, -2) + diag[..., None] * np.eye(size)
+        if not np.all(np.isfinite(covariance)):
+            raise InputError("the covariance cov_factor @ cov_factor.T + diag(cov_diag) of lowrankmvn(...) overflows float64")
         super()._setup({"loc": loc, "covariance_matrix": np.broadcast_to(covariance, batch + (size, size))})
 
     def _batched_parameters(self):
