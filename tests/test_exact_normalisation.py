@@ -90,3 +90,18 @@ def test_smoothing_and_logits_are_unaffected():
     smoothed = compare_sources("0.2,0.8", "0.3,0.7", options).values["kl_pq"]
     p, q = (np.array([0.2, 0.8]) + 1e-3) / 1.002, (np.array([0.3, 0.7]) + 1e-3) / 1.002
     assert smoothed == pytest.approx(float(np.sum(p * np.log(p / q))), rel=1e-13)
+
+
+def test_batch_files_are_renormalised_exactly_too(tmp_path):
+    from klcli.batch import compare_batch
+
+    reference = [0.48066098564794774, 0.5193390143520522]
+    near = [0.48066098564791515, 0.5193390143520848]
+    np.save(tmp_path / "ref.npy", np.array(reference))
+    np.save(tmp_path / "one.npy", np.array(near))
+    np.save(tmp_path / "rows.npy", np.array([near, [0.3, 0.7]]))
+    options = CompareOptions(reduction="none")
+    one, rows = compare_batch(str(tmp_path / "ref.npy"), [str(tmp_path / "one.npy"), str(tmp_path / "rows.npy")], options)
+    expected = _truth(near, reference)
+    assert one.comparison.values["kl_pq"] == pytest.approx(expected, rel=1e-12)
+    assert rows.comparison.values["kl_pq"][0] == pytest.approx(expected, rel=1e-12)

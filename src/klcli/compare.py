@@ -134,7 +134,7 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
     p_probs, q_probs, p_logs, q_logs, labels, notes = pair_sides(p_side, q_side, options)
     comparison = discrete.compare_probabilities(
         p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device,
-        exact=_exact_normalisation(p_side, q_side, p_probs, q_probs, options),
+        exact=exact_normalisation(p_side, q_side, p_probs, q_probs, options),
     )
     comparison.notes[:0] = notes
     return comparison
@@ -218,7 +218,7 @@ def pair_sides(p: Side, q: Side, options: CompareOptions):
     return pv, qv, lp, lq, labels, notes
 
 
-def _exact_normalisation(p: Side, q: Side, p_probs, q_probs, options: CompareOptions):
+def exact_normalisation(p: Side, q: Side, p_probs, q_probs, options: CompareOptions):
     """The raw weights behind the paired probabilities (None without them, or after smoothing)."""
     if p.weights is None or q.weights is None or options.smooth:
         return None

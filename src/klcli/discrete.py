@@ -561,7 +561,7 @@ def compare_probabilities(
     info: dict = {}
     if device is None:
         raw = divergences(p, q, log_p=log_p, log_q=log_q)
-        if exact is not None and _rounding_may_show(raw):
+        if exact is not None and rounding_may_show(raw):
             raw = divergences(p, q, exact=exact)
     else:
         from klcli.engines.discrete_torch import divergences as divergences_on_device
@@ -588,7 +588,7 @@ def compare_probabilities(
 EXACT_RECOMPUTE_BELOW = 1e-3
 
 
-def _rounding_may_show(raw: dict) -> bool:
+def rounding_may_show(raw: dict) -> bool:
     """Whether some divergence is small enough for the normalisation's rounding to show at 1e-12."""
     return any(np.min(raw[key]) < EXACT_RECOMPUTE_BELOW for key in ("kl_pq", "kl_qp", "js"))
 
