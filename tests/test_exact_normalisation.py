@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from klcli.compare import CompareOptions, compare_sources
-from klcli.discrete import ExactNormalisation, exact_sums
+from klcli.renormalise import ExactNormalisation, exact_sums
 
 
 

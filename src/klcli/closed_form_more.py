@@ -37,7 +37,6 @@ from klcli.families import (
     Wishart,
 )
 from klcli.families._ops import LOG_2PI
-from klcli.families.bounded import continuous_bernoulli_log_norm
 from klcli.families.matrix import multivariate_digamma, multivariate_gammaln
 
 EULER_GAMMA = float(np.euler_gamma)

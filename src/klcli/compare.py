@@ -16,6 +16,7 @@ import numpy as np
 
 from klcli import discrete
 from klcli.errors import InputError, UsageError
+from klcli.renormalise import EXACT_NORMALISATION_MAX, ExactNormalisation
 from klcli.result import Comparison, parse_base
 from klcli.sources import Histogram, align, check_weights, read_source
 
@@ -153,7 +154,7 @@ class Side:
     labels: list[str] | None
     name: str
     notes: list[str]
-    #: ``--from probs`` up to :data:`discrete.EXACT_NORMALISATION_MAX` entries: the raw
+    #: ``--from probs`` up to :data:`klcli.renormalise.EXACT_NORMALISATION_MAX` entries: the raw
     #: weights and their row sums (``values = weights / totals``), else None
     weights: np.ndarray | None = None
     totals: np.ndarray | None = None
@@ -175,7 +176,7 @@ def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side
         if np.any(np.abs(totals - 1) > 1e-9):
             shown = f"{float(totals[0]):.6g}" if h.values.ndim == 1 else "values other than 1"
             notes.append(f"{role} was normalised: its weights summed to {shown}")
-        if h.values.size <= discrete.EXACT_NORMALISATION_MAX:
+        if h.values.size <= EXACT_NORMALISATION_MAX:
             return Side(h.values / totals, None, h.labels, h.name, notes, h.values, totals)
         values = h.values if h.values.flags.writeable else h.values.copy()
         return Side(np.divide(values, totals, out=values), None, h.labels, h.name, notes)
@@ -223,7 +224,7 @@ def exact_normalisation(p: Side, q: Side, p_probs, q_probs, options: CompareOpti
     if p.weights is None or q.weights is None or options.smooth:
         return None
     wp, wq, _ = align(replace(p, values=p.weights), replace(q, values=q.weights))
-    return discrete.ExactNormalisation(wp, wq, p_probs, q_probs, p.totals, q.totals)
+    return ExactNormalisation(wp, wq, p_probs, q_probs, p.totals, q.totals)
 
 
 def prepare_pair(p: Histogram, q: Histogram, options: CompareOptions):

@@ -16,8 +16,6 @@ polynomial on [0.499, 0.501], which is off by about 1e-8 there).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy import special
 
@@ -49,7 +47,7 @@ def _series(coefficients: list[float], u: np.ndarray) -> np.ndarray:
 def continuous_bernoulli_log_norm(lam: np.ndarray) -> np.ndarray:
     """``log Z(λ) = log ∫_0^1 exp(λ x) dx`` accurately for every real λ.
 
-    >>> round(float(continuous_bernoulli_log_norm(np.array(2.0))), 12) == round(math.log(math.expm1(2) / 2), 12)
+    >>> bool(abs(continuous_bernoulli_log_norm(np.array(2.0)) - np.log(np.expm1(2.0) / 2)) < 1e-15)
     True
     """
     lam = np.asarray(lam, dtype=np.float64)

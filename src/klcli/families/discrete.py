@@ -19,7 +19,6 @@ from klcli.families.base import (
     INF,
     NONNEGATIVE,
     NONNEGATIVE_INTEGER,
-    POSITIVE,
     PROBABILITY_NOT_ZERO,
     REAL,
     UNIT_INTERVAL,
