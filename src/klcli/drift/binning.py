@@ -49,12 +49,15 @@ MIN_CATEGORIES = 4
 ROWS_PER_CATEGORY = 250
 #: Cap on the number of bins the width rules (``fd``, ``sturges``, ``doane``) may choose.
 MAX_BINS = 1000
+#: Most bins ``--bins N`` / ``quantile:N`` may ask for (refused before anything is allocated);
+#: ``--max-bins`` or the config's ``max_bins`` raise it.
+BIN_LIMIT = 10_000
 #: Values counted at a time by :func:`count_bins` (a block stays in the L2 cache).
 COUNT_BLOCK = 1 << 16
 #: Up to this many edges, :func:`count_bins` compares with each edge instead of sorting.
 COMPARE_EDGES = 32
 
-MISSING, OTHER, UNSEEN = "(missing)", "(other)", "(unseen)"
+MISSING, OTHER, UNSEEN, VALUES = "(missing)", "(other)", "(unseen)", "(values)"
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,17 @@ class BinRule:
     adaptive: bool = False
 
 
-def parse_bins(text: str) -> BinRule:
+def parse_bins(text: str, *, limit: int = BIN_LIMIT) -> BinRule:
     """Parse ``--bins``: ``auto``, ``N`` (equal width), ``quantile:N``, ``fd``, ``sturges`` or ``doane``.
 
     ``auto`` is deciles of the reference, or quintiles when the harmonic mean
     of the two tables' row counts is below :data:`AUTO_DECILE_ROWS` (it is
-    not numpy's ``auto``).
+    not numpy's ``auto``). More than ``limit`` bins is refused.
+
+    >>> parse_bins("quantile:100000000")
+    Traceback (most recent call last):
+    ...
+    klcli.errors.UsageError: `--bins quantile:100000000` asks for more than 10,000 bins (raise the limit with --max-bins)
     """
     spec = str(text).strip().lower()
     if spec == "auto":
@@ -94,6 +102,8 @@ def parse_bins(text: str) -> BinRule:
         raise UsageError(f"`--bins` must be auto, N, quantile:N, fd, sturges or doane, not {text!r}") from None
     if count < 1:
         raise UsageError(f"`--bins` needs at least 1 bin, not {count}")
+    if count > limit:
+        raise UsageError(f"`--bins {text}` asks for more than {limit:,} bins (raise the limit with --max-bins)")
     return BinRule("quantile" if method else "width", count)
 
 
@@ -108,7 +118,10 @@ def fit_edges(rule: BinRule, sample: np.ndarray, *, minimum: float, maximum: flo
     if rule.method == "quantile":
         return np.unique(quantile_points(sample, rule.count, minimum=minimum, maximum=maximum))
     bins = rule.count if rule.method == "width" else _rule_bin_count(rule.method, sample, minimum, maximum, count)
-    edges = np.linspace(minimum, maximum, bins + 1)
+    if math.isfinite(maximum - minimum):
+        edges = np.linspace(minimum, maximum, bins + 1)
+    else:  # a range beyond the largest double (±1e308): halving is exact, the steps then fit
+        edges = np.linspace(minimum / 2, maximum / 2, bins + 1) * 2
     edges[-1] = np.nextafter(maximum, np.inf)
     return np.unique(edges)
 
@@ -164,12 +177,13 @@ def _rule_bin_count(method: str, sample: np.ndarray, minimum: float, maximum: fl
     """Bins of numpy's width rules, with ``n`` the full reference count (not the sample size)."""
     sturges = math.ceil(math.log2(max(count, 1))) + 1
     if method == "fd":
-        q25, q75 = np.quantile(sample, [0.25, 0.75])
+        q25, q75 = np.quantile(sample / 2, [0.25, 0.75])  # halved: ranges up to ±1e308 stay finite
         width = 2.0 * (q75 - q25) * count ** (-1.0 / 3.0)
-        bins = math.ceil((maximum - minimum) / width) if width > 0 else sturges
+        bins = math.ceil(min((maximum / 2 - minimum / 2) / width, MAX_BINS)) if width > 0 else sturges
     elif method == "doane":
-        sigma = float(np.std(sample))
-        g1 = float(np.mean(((sample - sample.mean()) / sigma) ** 3)) if sigma > 0 else 0.0
+        scaled = sample / max(abs(minimum), abs(maximum), 1.0)  # no overflow in the moments
+        sigma = float(np.std(scaled))
+        g1 = float(np.mean(((scaled - scaled.mean()) / sigma) ** 3)) if sigma > 0 else 0.0
         sigma_g1 = math.sqrt(6.0 * (count - 2) / ((count + 1.0) * (count + 3.0))) if count > 2 else 1.0
         bins = 1 + math.ceil(math.log2(max(count, 1)) + math.log2(1.0 + abs(g1) / sigma_g1))
     else:
@@ -207,13 +221,51 @@ def count_bins(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.concatenate([below[:1], np.diff(below), [values.size - below[-1]]])
 
 
-def bin_labels(edges: np.ndarray) -> list[str]:
-    """Names of the bins :func:`count_bins` fills.
+def bin_labels(edges: np.ndarray, temporal: str | None = None) -> list[str]:
+    """Names of the bins :func:`count_bins` fills; dates and times shown as such (``temporal``: the arrow type).
 
     >>> bin_labels(np.array([0.0, 1.0, np.nextafter(2.0, 3.0)]))
     ['< 0', '[0, 1)', '[1, 2]', '> 2', '(missing)']
+    >>> bin_labels(np.array([19723.0, 19730.5, np.nextafter(19754.0, 1e9)]), "date32[day]")
+    ['< 2024-01-01', '[2024-01-01, 2024-01-09)', '[2024-01-09, 2024-02-01]', '> 2024-02-01', '(missing)']
+    >>> bin_labels(np.empty(0))
+    ['(values)', '(missing)']
     """
-    shown = [f"{v:.4g}" for v in edges[:-1]] + [f"{np.nextafter(edges[-1], -np.inf):.4g}"]
+    if edges.size == 0:  # no value in the reference to fit bins on
+        return [VALUES, MISSING]
+    shown = [format_value(v, temporal) for v in edges[:-1]] + [format_value(np.nextafter(edges[-1], -np.inf), temporal)]
     inner = [f"[{a}, {b})" for a, b in zip(shown[:-1], shown[1:])]
     inner[-1] = inner[-1][:-1] + "]"
     return [f"< {shown[0]}", *inner, f"> {shown[-1]}", MISSING]
+
+
+def format_value(value: float, temporal: str | None = None) -> str:
+    """A bin edge or value as shown: 4 significant digits, or a date / time for date and timestamp columns.
+
+    Date and timestamp values are whole units, so an edge between two of them
+    is shown as the first one it admits (rounded up).
+
+    >>> format_value(1234.5678), format_value(19723.0, "date32[day]"), format_value(1.7e18, "timestamp[ns]")
+    ('1235', '2024-01-01', '2023-11-14 22:13:20')
+    """
+    unit = _datetime_unit(temporal)
+    if unit is None or not math.isfinite(value):
+        return f"{value:.4g}"
+    stamp = np.datetime64(int(math.ceil(value)), unit)
+    if unit == "D":
+        return str(stamp)
+    text = str(stamp.astype("datetime64[s]")).replace("T", " ")
+    return text[:10] if text.endswith("00:00:00") else text
+
+
+def _datetime_unit(temporal: str | None) -> str | None:
+    """numpy's unit for an arrow date or timestamp type name (``date32[day]``, ``timestamp[us, tz=UTC]``)."""
+    if not temporal:
+        return None
+    if temporal.startswith("date32"):
+        return "D"
+    if temporal.startswith("date64"):
+        return "ms"
+    if temporal.startswith("timestamp["):
+        return temporal[len("timestamp[") :].split(",")[0].rstrip("]")
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from klcli.drift.binning import parse_bins
 from klcli.drift.compare import compare
 from klcli.drift.engines import local
@@ -31,8 +33,9 @@ def check_drift(reference, current, options: DriftOptions | None = None) -> Drif
     (True, 0.2704)
     """
     options = options or DriftOptions()
-    rule = parse_bins(options.bins_text)
+    rule = parse_bins(options.bins_text, limit=options.bin_limit)
     plans = plan_columns(reference, current, options)
-    reference_counts = local.count_reference(reference, plans, rule)
-    current_counts = local.count_current(current, plans, reference_counts)
-    return compare(reference_counts, current_counts, options)
+    with np.errstate(all="ignore"):  # ±inf, empty and constant columns are handled, not warned about
+        reference_counts = local.count_reference(reference, plans, rule)
+        current_counts = local.count_current(current, plans, reference_counts)
+        return compare(reference_counts, current_counts, options)

@@ -21,8 +21,16 @@ Per column (:class:`ColumnCounts`):
   missing count. Which categories are kept by name, pooled as ``(other)`` or
   reported as ``(unseen)`` is decided by the comparison, from both sides.
 
-Every column of a table counts every row: ``ColumnCounts.rows`` (values plus
-missing) equals ``Counts.rows``.
+Also per column: ``temporal`` (the arrow type name of a date or timestamp
+column, so that edges are shown as dates), ``all_distinct`` (reference only:
+every value differs, as in an identifier), and ``status``/``reason`` when the
+column was not counted (``absent`` from this table, ``unsupported`` type).
+``sample`` is the one field a profile does not store: a uniform sample of the
+column's finite values, kept by the local engine only for the metrics that
+need values (``wasserstein``, ``ks``).
+
+Every counted column of a table counts every row: ``ColumnCounts.rows``
+(values plus missing) equals ``Counts.rows``.
 
 >>> import numpy as np
 >>> age = ColumnCounts("age", "numeric", edges=np.array([0.0, 30.0, 60.5]), bins=np.array([0, 4, 5, 1, 2]))
@@ -69,6 +77,16 @@ class ColumnCounts:
     coarse_edges: np.ndarray | None = None
     bins: np.ndarray | None = None
     categories: CategoryCounts | None = None
+    temporal: str | None = None
+    all_distinct: bool = False
+    status: str | None = None
+    reason: str = ""
+    sample: np.ndarray | None = None
+
+    @property
+    def counted(self) -> bool:
+        """True when the column holds counts (it is in the table, of a type that has bins)."""
+        return self.status is None
 
     @property
     def values(self) -> int:

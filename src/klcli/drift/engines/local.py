@@ -25,52 +25,80 @@ import numpy as np
 
 from klcli.drift.binning import BinRule, count_bins, fit_coarse_edges, fit_edges
 from klcli.drift.counts import CategoryCounts, ColumnCounts, Counts
-from klcli.drift.options import MAX_INTEGER_CATEGORIES, ColumnPlan
-from klcli.errors import InputError
+from klcli.drift.metrics import SAMPLE_METRICS
+from klcli.drift.options import MAX_INTEGER_CATEGORIES, UNCOUNTED_KINDS, ColumnPlan
 
 #: Rows of the reference sample from which quantile edges are fitted (exact up to twice this).
 SAMPLE_ROWS = 250_000
 #: Row groups a Parquet reference is sampled from at least (see ``_profile_from_footer``).
 FOOTER_MIN_ROW_GROUPS = 3
+#: A column whose reference values all differ looks like an identifier when it has at least this many.
+IDENTIFIER_MIN_VALUES = 20
 
 
 def count_reference(table, plans: list[ColumnPlan], rule: BinRule) -> Counts:
     """Fit the bins on the reference ``table`` and count it on them (passes 1 and 2)."""
-    table = pin_types(table, plans)
-    stats, categories, sample = _profile_reference(table, plans)
-    plans = [_settle_integer_kind(plan, categories) for plan in plans]
-    for plan in plans:
-        seen = stats[plan.column].count if plan.kind == "numeric" else categories[plan.column].count
-        if seen == 0:
-            raise InputError(f"{table.name}: column {plan.column!r} has no values (all missing)")
+    from klcli.tables import is_integer_type
+
+    counted = [plan for plan in plans if plan.kind not in UNCOUNTED_KINDS]
+    table = pin_types(table, counted)
+    stats, categories, sample, rows = _profile_reference(table, counted) if counted else ({}, {}, RowSample(), 0)
+    counted = [_settle_integer_kind(plan, categories) for plan in counted]
     edges, coarse_edges = {}, {}
-    for plan in (p for p in plans if p.kind == "numeric"):
+    for plan in (p for p in counted if p.kind == "numeric"):
         column_stats, values = stats[plan.column], sample.values(plan.column)
+        if values.size == 0:  # no finite value: one bin for every value
+            edges[plan.column], coarse_edges[plan.column] = np.empty(0), None
+            continue
         edges[plan.column] = fit_edges(rule, values, minimum=column_stats.minimum, maximum=column_stats.maximum, count=column_stats.count)
         coarse_edges[plan.column] = fit_coarse_edges(rule, values, minimum=column_stats.minimum, maximum=column_stats.maximum)
     bins = _count_numeric(table, edges) if edges else {}
-    columns = {
-        plan.column: ColumnCounts(plan.column, "numeric", edges=edges[plan.column], coarse_edges=coarse_edges[plan.column], bins=bins[plan.column])
-        if plan.kind == "numeric"
-        else ColumnCounts(plan.column, "categorical", categories=categories[plan.column])
-        for plan in plans
-    }
-    return Counts(table.name, next(iter(columns.values())).rows, columns, rule)
+    columns = {}
+    for plan in counted:
+        temporal = _temporal(table, plan.column)
+        if plan.kind == "numeric":
+            values = sample.values(plan.column)
+            distinct = is_integer_type(table.type_of(plan.column)) and values.size >= IDENTIFIER_MIN_VALUES and np.unique(values).size == values.size
+            kept = values if plan.metric in SAMPLE_METRICS else None
+            columns[plan.column] = ColumnCounts(plan.column, "numeric", edges=edges[plan.column], coarse_edges=coarse_edges[plan.column], bins=bins[plan.column], temporal=temporal, all_distinct=bool(distinct), sample=kept)
+        else:
+            found = categories[plan.column]
+            distinct = found.count >= IDENTIFIER_MIN_VALUES and len(found.counts) == found.count
+            columns[plan.column] = ColumnCounts(plan.column, "categorical", categories=found, all_distinct=distinct)
+    counted_names = {plan.column for plan in counted}
+    ordered = {plan.column: columns[plan.column] if plan.column in counted_names else _uncounted(plan) for plan in plans}
+    return Counts(table.name, rows, ordered, rule)
 
 
 def count_current(table, plans: list[ColumnPlan], reference: Counts) -> Counts:
     """Count ``table`` on the bins of ``reference`` (one pass)."""
-    table = pin_types(table, plans)
-    edges = {name: c.edges for name, c in reference.columns.items() if c.kind == "numeric"}
-    categorical = [name for name, c in reference.columns.items() if c.kind == "categorical"]
-    bins, categories, rows = _count_current(table, list(reference.columns), edges, categorical)
-    columns = {
-        name: ColumnCounts(name, "numeric", edges=c.edges, coarse_edges=c.coarse_edges, bins=bins[name])
-        if c.kind == "numeric"
-        else ColumnCounts(name, "categorical", categories=categories[name])
-        for name, c in reference.columns.items()
-    }
+    counted = [plan for plan in plans if reference.columns[plan.column].counted]
+    table = pin_types(table, counted)
+    edges = {plan.column: reference.columns[plan.column].edges for plan in counted if reference.columns[plan.column].kind == "numeric"}
+    categorical = [plan.column for plan in counted if reference.columns[plan.column].kind == "categorical"]
+    sampled = [name for name in edges if reference.columns[name].sample is not None]
+    bins, categories, samples, rows = _count_current(table, [plan.column for plan in counted], edges, categorical, sampled) if counted else ({}, {}, {}, 0)
+    columns = {}
+    for plan in plans:
+        ref = reference.columns[plan.column]
+        if not ref.counted:
+            columns[plan.column] = ref
+        elif ref.kind == "numeric":
+            columns[plan.column] = ColumnCounts(plan.column, "numeric", edges=ref.edges, coarse_edges=ref.coarse_edges, bins=bins[plan.column], temporal=ref.temporal, sample=samples.get(plan.column))
+        else:
+            columns[plan.column] = ColumnCounts(plan.column, "categorical", categories=categories[plan.column])
     return Counts(table.name, rows, columns, reference.rule)
+
+
+def _uncounted(plan: ColumnPlan) -> ColumnCounts:
+    return ColumnCounts(plan.column, plan.kind, status=plan.kind, reason=plan.reason)
+
+
+def _temporal(table, column: str) -> str | None:
+    import pyarrow as pa
+
+    kind = table.type_of(column)
+    return str(kind) if pa.types.is_date(kind) or pa.types.is_timestamp(kind) else None
 
 
 def pin_types(table, plans: list[ColumnPlan]):
@@ -133,14 +161,14 @@ class RowSample:
             self.rate /= 2.0
 
     def values(self, column: str) -> np.ndarray:
-        """The sampled values of a column, without the missing ones."""
+        """The sampled values of a column, without the missing and infinite ones."""
         values = np.concatenate(self.parts.get(column, [np.empty(0)]))
-        return values[~np.isnan(values)]
+        return values[np.isfinite(values)]
 
 
 @dataclass
 class NumericStats:
-    """Exact count, missing count, minimum and maximum of a numeric column."""
+    """Exact count and missing count of a numeric column, and the minimum and maximum of its finite values."""
 
     count: int = 0
     missing: int = 0
@@ -153,6 +181,9 @@ class NumericStats:
         if missing < values.size:
             self.count += values.size - missing
             low, high = (np.nanmin(values), np.nanmax(values)) if missing else (values.min(), values.max())
+            if not (math.isfinite(low) and math.isfinite(high)):  # ±inf fall in the outer bins, not in the range
+                finite = values[np.isfinite(values)]
+                low, high = (finite.min(), finite.max()) if finite.size else (math.inf, -math.inf)
             self.minimum = min(self.minimum, float(low))
             self.maximum = max(self.maximum, float(high))
 
@@ -162,16 +193,20 @@ class NumericStats:
 
 
 def _profile_reference(reference, plans: list[ColumnPlan]):
-    """Pass 1: numeric statistics and row sample, category counts, integer distinct values."""
+    """Pass 1: numeric statistics and row sample, category counts, integer distinct values, row count."""
     from klcli.tables import category_counts, numeric_values
 
     footer = _profile_from_footer(reference, plans)
     if footer is not None:
-        return footer
+        stats, categories, sample = footer
+        first = next(iter(stats.values()))
+        return stats, categories, sample, first.count + first.missing
     stats = {p.column: NumericStats() for p in plans if p.kind in ("numeric", "integer")}
     categories = {p.column: CategoryCounts() for p in plans if p.kind in ("categorical", "integer")}
     sample = RowSample(expected_rows=reference.row_count)
+    rows = 0
     for first_row, batch in reference.batches([p.column for p in plans]):
+        rows += batch.num_rows
         if batch.num_rows == 0:
             continue
         picked = sample.pick(batch.num_rows) if stats else None
@@ -185,9 +220,7 @@ def _profile_reference(reference, plans: list[ColumnPlan]):
             if counter is not None and not (plan.kind == "integer" and len(counter.counts) > MAX_INTEGER_CATEGORIES):
                 counter.add(*category_counts(array))
         sample.thin()
-    if not any(s.count or s.missing for s in stats.values()) and not any(c.count or c.missing for c in categories.values()):
-        raise InputError(f"{reference.name}: no rows")
-    return stats, categories, sample
+    return stats, categories, sample, rows
 
 
 def _profile_from_footer(reference, plans: list[ColumnPlan]):
@@ -213,6 +246,8 @@ def _profile_from_footer(reference, plans: list[ColumnPlan]):
     if footer is None:
         return None
     rows, ranges = footer
+    if not all(math.isfinite(low) and math.isfinite(high) for low, high, _ in ranges.values()):
+        return None  # ±inf in the footer: the range of the finite values needs a full pass
     wanted = max(math.ceil(2 * SAMPLE_ROWS * len(rows) / max(sum(rows), 1)), FOOTER_MIN_ROW_GROUPS)
     if 2 * wanted > len(rows):
         return None
@@ -244,12 +279,13 @@ def _count_numeric(table, edges: dict) -> dict:
     return counts
 
 
-def _count_current(table, columns: list[str], edges: dict, categorical: list[str]) -> tuple[dict, dict, int]:
-    """The only pass over the current table: bin counts, category counts and the row count."""
-    from klcli.tables import category_counts
+def _count_current(table, columns: list[str], edges: dict, categorical: list[str], sampled: list[str]) -> tuple[dict, dict, dict, int]:
+    """The only pass over the current table: bin counts, category counts, samples of ``sampled`` columns, rows."""
+    from klcli.tables import category_counts, numeric_values
 
     counts = {column: np.zeros(len(e) + 2, dtype=np.int64) for column, e in edges.items()}
     categories = {column: CategoryCounts() for column in categorical}
+    sample = RowSample(expected_rows=table.row_count, seed=1)
     rows = 0
     with _column_pool(len(edges)) as pool:
         for first_row, batch in table.batches(columns):
@@ -257,9 +293,13 @@ def _count_current(table, columns: list[str], edges: dict, categorical: list[str
             _add_bin_counts(pool, counts, table, batch, first_row, edges)
             for column, counter in categories.items():
                 counter.add(*category_counts(batch.column(column)))
-    if rows == 0:
-        raise InputError(f"{table.name}: no rows")
-    return counts, categories, rows
+            if sampled:
+                picked = sample.pick(batch.num_rows)
+                for column in sampled:
+                    values = numeric_values(batch.column(column), table=table, column=column, first_row=first_row)
+                    sample.add(column, values if picked is None else values[picked])
+                sample.thin()
+    return counts, categories, {column: sample.values(column) for column in sampled}, rows
 
 
 def _column_pool(columns: int):
