@@ -105,8 +105,10 @@ def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: 
     if sampled:
         report.value = sample_metric(metric, cur_side.sample, ref_side.sample)
         report.noise_floor = sample_noise_floor(metric, cur_side.sample, ref_side.sample, (ref_side.values, cur_side.values))
+        report.noise_floor_method = "permutation of subsamples, rescaled"
     else:
         report.noise_floor = noise_floor(metric, cur_counts, ref_counts)
+        report.noise_floor_method = "permutation"
     report.p_value, report.p_value_method, report.warn_above = p_value, p_method, warn_above
     report.status, report.reason = _describe(ref_side, cur_side, labels, reference, current)
     return report
