@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -397,3 +398,15 @@ def test_value_metrics_on_numeric_columns_and_their_fallback(tmp_path):
         assert columns["c"]["metric"] == "js_distance" and columns["gone"]["metric"] == "js_distance"  # no values to compare
     ks = by_column(report_of(run(reference, current, "--metric", "ks", "--format", "json")))["x"]["value"]
     assert ks == pytest.approx(ks_2samp(ref["x"], cur["x"]).statistic, abs=1e-12)  # all rows are in the samples
+
+
+def test_a_column_that_is_not_numbers_is_unreadable_and_the_run_goes_on(tmp_path):
+    rng = np.random.default_rng(10)
+    ref = pd.DataFrame({"plan": rng.choice(["free", "pro"], 500), "x": rng.normal(size=500)})
+    cur = pd.DataFrame({"plan": rng.choice(["free", "pro"], 500), "x": rng.normal(size=500)})
+    reference, current = write(tmp_path, "ref.csv", ref), write(tmp_path, "cur.csv", cur)
+    result = run(reference, current, "--numeric", "plan", "--format", "json")
+    columns = by_column(report_of(result))
+    assert result.exit_code == 0 and columns["plan"]["status"] == "unreadable" and columns["plan"]["severity"] == "warn"
+    assert re.search(r"ref.csv: column 'plan', row 1: '(free|pro)' is not a number", columns["plan"]["reason"])
+    assert columns["x"]["status"] == "compared"
