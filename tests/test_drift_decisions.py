@@ -410,3 +410,24 @@ def test_a_column_that_is_not_numbers_is_unreadable_and_the_run_goes_on(tmp_path
     assert result.exit_code == 0 and columns["plan"]["status"] == "unreadable" and columns["plan"]["severity"] == "warn"
     assert re.search(r"ref.csv: column 'plan', row 1: '(free|pro)' is not a number", columns["plan"]["reason"])
     assert columns["x"]["status"] == "compared"
+
+
+def test_chi2_survival_matches_scipy():
+    from scipy.special import gammaincc
+
+    from klcli.drift.metrics import chi2_survival
+
+    for df in (1, 2, 3, 10, 21, 101, 1000):
+        for x in (1e-6, 0.5, df, 2.0 * df, df + 10 * math.sqrt(2 * df), 600.0):
+            assert chi2_survival(x, df) == pytest.approx(gammaincc(df / 2, x / 2), rel=1e-10, abs=1e-300)
+
+
+def test_drift_imports_no_scipy(tmp_path):
+    rng = np.random.default_rng(11)
+    path = write(tmp_path, "t.parquet", pd.DataFrame({"x": rng.normal(size=6000), "c": rng.choice(list("ab"), 6000)}))
+    code = (
+        "import sys; from klcli.drift import check_drift; from klcli.tables import open_table; "
+        f"check_drift(open_table({path!r}), open_table({path!r})); print(sorted(m for m in ('scipy', 'pandas') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
