@@ -101,7 +101,7 @@ def _temporal(table, column: str) -> str | None:
     import pyarrow as pa
 
     kind = table.type_of(column)
-    return str(kind) if pa.types.is_date(kind) or pa.types.is_timestamp(kind) else None
+    return str(kind) if pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind) else None
 
 
 def pin_types(table, plans: list[ColumnPlan]):
