@@ -431,3 +431,17 @@ def test_drift_imports_no_scipy(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_timestamps_and_times_of_day_are_shown_as_such(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    seconds = np.arange(0, 86_400, 7)
+    for name, shift in (("ref", 0), ("cur", 6 * 3600)):
+        stamps = pa.array((seconds + shift + 1_700_000_000) * 10**6).cast(pa.timestamp("us"))
+        times = pa.array(((seconds + shift) % 86_400) * 10**6).cast(pa.time64("us"))
+        pq.write_table(pa.table({"stamp": stamps, "time": times}), tmp_path / f"{name}.parquet")
+    columns = by_column(report_of(run(str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet"), "--format", "json", "--include", "stamp")))
+    assert columns["stamp"]["top_contributors"][0]["bin"] == "> 2023-11-15 22:13:14"
+    assert all(":" in c["bin"] and "e+" not in c["bin"] for c in columns["time"]["top_contributors"])
