@@ -445,3 +445,13 @@ def test_timestamps_and_times_of_day_are_shown_as_such(tmp_path):
     columns = by_column(report_of(run(str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet"), "--format", "json", "--include", "stamp")))
     assert columns["stamp"]["top_contributors"][0]["bin"] == "> 2023-11-15 22:13:14"
     assert all(":" in c["bin"] and "e+" not in c["bin"] for c in columns["time"]["top_contributors"])
+
+
+def test_a_constant_reference_detects_any_other_value():
+    def counts(bins):
+        return Counts("t", int(sum(bins)), {"x": ColumnCounts("x", "numeric", edges=np.array([3.0, np.nextafter(3.0, 4.0)]), bins=np.array(bins))})
+
+    same = compare(counts([0, 500, 0, 0]), counts([0, 300, 0, 0]), DriftOptions()).columns[0]
+    moved = compare(counts([0, 500, 0, 0]), counts([0, 100, 200, 0]), DriftOptions()).columns[0]
+    assert (same.status, same.severity) == ("constant", "ok")
+    assert (moved.status, moved.severity) == ("constant", "drift") and moved.p_value < 1e-6

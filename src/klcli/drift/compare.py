@@ -92,7 +92,7 @@ def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: 
             warn_above=warn_above, schema_fails=options.fail_on_schema,
         )
     labels, ref_counts, cur_counts, unseen = column_bins(ref_side, cur_side, options.category_limit)
-    _, df, p_value, p_method = g_test(*tested_counts(ref_side.kind, labels, cur_counts, ref_counts))
+    _, df, p_value, p_method = g_test(*significance_counts(ref_side.kind, labels, cur_counts, ref_counts))
     sampled = metric in SAMPLE_METRICS and all(side.sample is not None and side.sample.size for side in (ref_side, cur_side))
     if metric in SAMPLE_METRICS and not sampled:  # a categorical column, or no finite value on one side
         metric, threshold = DEFAULT_METRIC, DEFAULT_THRESHOLDS[DEFAULT_METRIC]
@@ -112,7 +112,7 @@ def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: 
     return report
 
 
-def tested_counts(kind: str, labels: list[str], current: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def significance_counts(kind: str, labels: list[str], current: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The counts the G-test sees: bins that are empty in the reference by construction pooled with a neighbour.
 
     The reference's minimum and maximum define the outer bins of a numeric
@@ -120,13 +120,15 @@ def tested_counts(kind: str, labels: list[str], current: np.ndarray, reference: 
     does (about ``2·m/n`` values); unseen categories are likewise new by
     construction. Tested as they are, they would make noise look significant,
     so the outer bins join the first and last interior bins and ``(unseen)``
-    joins ``(other)`` (when there is one). The metric keeps every bin.
+    joins ``(other)`` (when there is one). A constant reference (one interior
+    bin) keeps its outer bins: a fresh sample of it is constant too. The
+    metric keeps every bin.
 
-    >>> tested_counts("numeric", ["< 0", "[0, 1)", "[1, 2]", "> 2", "(missing)"], np.array([1, 5, 5, 2, 0]), np.array([0, 6, 6, 0, 1]))
+    >>> significance_counts("numeric", ["< 0", "[0, 1)", "[1, 2]", "> 2", "(missing)"], np.array([1, 5, 5, 2, 0]), np.array([0, 6, 6, 0, 1]))
     (array([6, 7, 0]), array([6, 6, 1]))
     """
     current, reference = current.copy(), reference.copy()
-    if kind == "numeric" and len(labels) > 3:
+    if kind == "numeric" and len(labels) > 4:
         keep = np.ones(len(labels), dtype=bool)
         for outer, inner in ((0, 1), (len(labels) - 2, len(labels) - 3)):
             current[inner] += current[outer]

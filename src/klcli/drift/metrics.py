@@ -39,7 +39,7 @@ For small changes ``psi ≈ 8·ln 2·js_distance²``, so ``psi`` 0.1 and
 ``K − 1`` degrees of freedom (Williams-corrected) for large tables, a seeded
 permutation test for small or sparse ones. Bins that are empty in the
 reference by construction (outside its range, unseen categories) are pooled
-with a neighbour for the test (:func:`klcli.drift.compare.tested_counts`).
+with a neighbour for the test (:func:`klcli.drift.compare.significance_counts`).
 **Noise floor**: :func:`noise_floor`, the metric's mean over
 :data:`NULL_DRAWS` seeded permutations of the rows between the two tables
 (what the metric reads when nothing changed).
