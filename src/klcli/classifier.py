@@ -43,7 +43,7 @@ FOLDS = 4
 #: Interior knots of each coordinate's natural spline (at these quantiles).
 SPLINE_QUANTILES = (0.05, 0.275, 0.5, 0.725, 0.95)
 #: The model is fitted on at most this many points per fold (memory and time bound).
-MAX_TRAIN = 100_000
+MAX_TRAIN = 60_000
 #: Ridge penalty on the standardised basis (the intercept is not penalised).
 RIDGE = 1e-5
 
@@ -73,22 +73,57 @@ def basis(z: np.ndarray, knots: np.ndarray) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def _fit_logistic(features: np.ndarray, is_p: np.ndarray) -> np.ndarray:
-    """Ridge-penalised logistic regression (intercept first) by L-BFGS."""
-    from scipy.optimize import minimize
+def _fit_logistic(features: np.ndarray, is_p: np.ndarray, *, max_steps: int = 50) -> np.ndarray:
+    """Ridge-penalised logistic regression (intercept first) by Newton's method.
+
+    Newton steps (iteratively reweighted least squares) with step halving
+    converge in about ten steps; each costs one pass forming Fᵀ W F.
+    Matrix-vector products go through ``einsum``, which stays fast when a
+    threaded BLAS would compete with other processes for the cores.
+    """
     from scipy.special import expit, log_expit
 
-    n = len(features)
+    n, width = features.shape
     target = is_p.astype(np.float64)
+    penalty = np.full(width + 1, RIDGE)
+    penalty[0] = 0.0
 
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        s = features @ w[1:] + w[0]
-        value = -(log_expit(s[is_p]).sum() + log_expit(-s[~is_p]).sum()) / n + 0.5 * RIDGE * (w[1:] @ w[1:])
-        g = (expit(s) - target) / n
-        return value, np.concatenate([[g.sum()], features.T @ g + RIDGE * w[1:]])
+    def scores(w: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,j->i", features, w[1:]) + w[0]
 
-    start = np.zeros(features.shape[1] + 1)
-    return minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x
+    def loss(s: np.ndarray, w: np.ndarray) -> float:
+        return float(-(log_expit(s[is_p]).sum() + log_expit(-s[~is_p]).sum()) / n + 0.5 * (penalty * w * w).sum())
+
+    w = np.zeros(width + 1)
+    s = scores(w)
+    current = loss(s, w)
+    for _ in range(max_steps):
+        prob = expit(s)
+        residual = (prob - target) / n
+        grad = np.concatenate([[residual.sum()], np.einsum("ij,i->j", features, residual)]) + penalty * w
+        weight = prob * (1 - prob) / n
+        weighted = features * weight[:, None]
+        hess = np.empty((width + 1, width + 1))
+        hess[0, 0] = weight.sum()
+        hess[0, 1:] = hess[1:, 0] = weighted.sum(axis=0)
+        hess[1:, 1:] = features.T @ weighted
+        hess[np.diag_indices_from(hess)] += penalty + 1e-12
+        step = np.linalg.solve(hess, grad)
+        for _ in range(30):  # halve the step until the loss decreases
+            candidate = w - step
+            s_new = scores(candidate)
+            new = loss(s_new, candidate)
+            if new <= current:
+                break
+            step /= 2
+        else:
+            break
+        w, s = candidate, s_new
+        done = current - new < 1e-12 * max(1.0, abs(current))
+        current = new
+        if done:
+            break
+    return w
 
 
 def classifier_point_terms(
@@ -108,8 +143,8 @@ def classifier_point_terms(
     --------
     >>> rng = np.random.default_rng(0)
     >>> x, y = rng.normal(0, 1, (4000, 1)), rng.normal(0, 2, (4000, 1))
-    >>> t = classifier_point_terms(x, y, rng=rng)  # KL(Q‖P) = 0.5(4 − 1 − ln 4) = 0.807
-    >>> abs(float(t["kl_qp"].mean()) - 0.807) < 0.05
+    >>> t = classifier_point_terms(x, y, rng=rng)  # KL(P‖Q) = 0.5(1/4 − 1 + ln 4) = 0.318
+    >>> abs(float(t["kl_pq"].mean()) - 0.318) < 0.03
     True
     """
     from scipy.special import log_expit

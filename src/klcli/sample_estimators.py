@@ -1,0 +1,233 @@
+"""Estimators of KL and JS from continuous samples, the ``auto`` rule, and honest intervals.
+
+Three estimators are available (``--estimator``), all computed on samples
+whitened by the pooled covariance (KL and JS do not change under an invertible
+affine map applied to both sets; whitening makes every estimator invariant to
+it too):
+
+``knn``
+    Wang–Kulkarni–Verdú k-nearest-neighbour estimator with one order k
+    (:func:`klcli.knn.knn_point_terms`).
+``knn-ensemble``
+    the same estimator over k = 1..10, weighted to cancel the leading bias term
+    (:func:`klcli.knn.ensemble_point_terms`).
+``classifier``
+    a cross-fitted logistic regression on quadratic and spline features
+    (:func:`klcli.classifier.classifier_point_terms`).
+
+``auto`` is chosen by measurement (``benchmarks/bench_sample_corpus.py``):
+``knn-ensemble`` in one and two dimensions, ``classifier`` from three
+dimensions on. Every estimate is a mean of per-point terms, so its standard
+error is the standard deviation of the terms over √n.
+
+Honest uncertainty: besides the chosen estimate, the estimator of the *other*
+family (classifier for the kNN estimators, weighted kNN for the classifier;
+on at most :data:`CHECK_MAX_POINTS` points per side) is computed as a cross-check.
+``interval`` spans both estimates ± 2 standard errors, so it holds the
+bias that shows as disagreement between estimators and not only the noise;
+when the two disagree by more than their noise plus 10 %, the value is listed
+as ``unreliable``.
+
+Examples
+--------
+>>> rng = np.random.default_rng(0)
+>>> x, y = rng.normal(0, 1, (2000, 2)), rng.normal(1, 1, (2000, 2))
+>>> r = estimate_divergences(x, y, estimator="auto", rng=rng)
+>>> r.estimator, abs(r.values["kl_pq"] - 1.0) < 0.1, r.interval["kl_pq"][0] < 1.0 < r.interval["kl_pq"][1]
+('knn-ensemble', True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from klcli.errors import InputError
+
+#: Values of ``--estimator``.
+ESTIMATORS = ("auto", "knn", "knn-ensemble", "classifier")
+
+#: ``auto`` takes the weighted kNN estimator up to this dimension, the classifier above.
+AUTO_KNN_MAX_DIM = 2
+
+#: The cross-check estimator runs on at most this many points per side.
+CHECK_MAX_POINTS = 20_000
+
+#: Relative disagreement (beyond the noise) between estimators that marks a value unreliable.
+DISAGREEMENT = 0.10
+
+KEYS = ("kl_pq", "kl_qp", "js")
+
+
+@dataclass
+class SampleEstimate:
+    """Estimates in nats: ``values`` (raw: KL may be negative), CLT ``stderr``,
+    ``interval`` (bias-aware, clipped to the valid range), ``unreliable``
+    (key → reason), the ``estimator`` used and the ``check`` estimator's values."""
+
+    estimator: str
+    values: dict[str, float]
+    stderr: dict[str, float]
+    interval: dict[str, tuple[float, float]] = field(default_factory=dict)
+    unreliable: dict[str, str] = field(default_factory=dict)
+    check: str | None = None
+    check_values: dict[str, float] = field(default_factory=dict)
+    ties: int = 0
+
+
+def whiten(x: np.ndarray, y: np.ndarray, sources: tuple[str, str] = ("P", "Q")) -> tuple[np.ndarray, np.ndarray]:
+    """Map both sets by the inverse Cholesky factor of their pooled covariance.
+
+    Raises InputError when the pooled covariance is singular (a constant
+    column, or columns that are linear combinations of others).
+
+    >>> x = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 1.0]])
+    >>> a, b = whiten(x, x + 1)
+    >>> np.allclose(np.cov(np.concatenate([a, b]).T), np.eye(2))
+    True
+    """
+    pooled = np.concatenate([x, y])
+    center = pooled.mean(axis=0)
+    cov = np.atleast_2d(np.cov(pooled, rowvar=False))
+    scale = np.sqrt(np.diag(cov))
+    if np.any(scale == 0):
+        j = int(np.argmax(scale == 0))
+        raise InputError(
+            f"column {j} has the same value in every row of {sources[0]} and {sources[1]}; "
+            "it has no density: leave it out with `columns`"
+        )
+    corr = cov / np.outer(scale, scale)
+    try:
+        chol = np.linalg.cholesky(corr)
+        if np.min(np.diag(chol)) < 1e-7:
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        raise InputError(
+            f"the columns of {sources[0]} and {sources[1]} are linearly dependent (one is a combination of others); "
+            "the samples have no density in this many dimensions: leave the redundant columns out with `columns`"
+        ) from None
+    from scipy.linalg import solve_triangular
+
+    def apply(a: np.ndarray) -> np.ndarray:
+        return solve_triangular(chol, ((a - center) / scale).T, lower=True).T
+
+    return apply(x), apply(y)
+
+
+def estimate_divergences(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    estimator: str = "auto",
+    k: int = 3,
+    rng: np.random.Generator,
+    bootstrap: int = 0,
+    cross_check: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> SampleEstimate:
+    """Estimate KL(P‖Q), KL(Q‖P) and JS from (whitened) samples, with a bias-aware interval.
+
+    ``k`` is the order of the ``knn`` estimator. With ``bootstrap`` B ≥ 2 the
+    standard errors come from B half-samples drawn without replacement (they
+    include the variance of a fitted classifier, which the per-point spread
+    misses); the cross-check's errors are scaled by the same factor. Without
+    ``cross_check`` only the chosen estimator runs and the interval is the
+    estimate ± 2 standard errors. ``progress`` receives the number of points
+    processed, up to :func:`work_units` in all.
+    """
+    dim = x.shape[1]
+    name = resolve(estimator, dim)
+    terms, ties, used = _terms(name, x, y, k, rng, progress)
+    main = _summarise(terms)
+    inflation = dict.fromkeys(KEYS, 1.0)
+    if bootstrap:
+        reps = []
+        for _ in range(bootstrap):
+            half_x, half_y = _subsample(x, len(x) // 2, rng), _subsample(y, len(y) // 2, rng)
+            reps.append(_summarise(_terms(used, half_x, half_y, k, rng, progress)[0])[0])
+        spread = {key: float(np.std([r[key] for r in reps], ddof=1)) for key in KEYS}
+        inflation = {key: max(1.0, spread[key] / main[1][key]) if main[1][key] > 0 else 1.0 for key in KEYS}
+        main = (main[0], spread)
+    result = SampleEstimate(used, *main, ties=ties)
+    alternatives = [main]
+    if cross_check:
+        other = "classifier" if used.startswith("knn") else "knn-ensemble"
+        xs, ys = _subsample(x, CHECK_MAX_POINTS, rng), _subsample(y, CHECK_MAX_POINTS, rng)
+        check_terms, _, check_used = _terms(other, xs, ys, k, rng, progress)
+        values, stderr = _summarise(check_terms)
+        result.check, result.check_values = check_used, values
+        alternatives.append((values, {key: stderr[key] * inflation[key] for key in KEYS}))
+    for key in KEYS:
+        low = min(v[key] - 2 * s[key] for v, s in alternatives)
+        high = max(v[key] + 2 * s[key] for v, s in alternatives)
+        top = math.log(2) if key == "js" else math.inf
+        result.interval[key] = (min(max(low, 0.0), top), min(max(high, 0.0), top))
+        if len(alternatives) > 1:
+            (a, sa), (b, sb) = ((v[key], s[key]) for v, s in alternatives)
+            allowed = 2 * math.hypot(sa, sb) + DISAGREEMENT * max(abs(a), abs(b))
+            if abs(a - b) > allowed:
+                result.unreliable[key] = (
+                    f"{used} gives {a:.4g} but {result.check} gives {b:.4g} "
+                    f"(more apart than their noise plus {DISAGREEMENT:.0%})"
+                )
+    return result
+
+
+def resolve(estimator: str, dim: int) -> str:
+    """The estimator ``auto`` stands for in ``dim`` dimensions (others unchanged).
+
+    >>> resolve("auto", 1), resolve("auto", 10), resolve("knn", 10)
+    ('knn-ensemble', 'classifier', 'knn')
+    """
+    if estimator not in ESTIMATORS:
+        from klcli.errors import UsageError
+
+        raise UsageError(f"`--estimator` must be one of {', '.join(ESTIMATORS)}, not {estimator!r}")
+    if estimator != "auto":
+        return estimator
+    return "knn-ensemble" if dim <= AUTO_KNN_MAX_DIM else "classifier"
+
+
+def work_units(n: int, m: int, estimator: str, dim: int, bootstrap: int = 0, cross_check: bool = True) -> int:
+    """Total of the counts ``progress`` receives in :func:`estimate_divergences`."""
+    name = resolve(estimator, dim)
+    total = (3 if name.startswith("knn") else 1) * (n + m + bootstrap * (n // 2 + m // 2))
+    if cross_check:
+        cn, cm = min(n, CHECK_MAX_POINTS), min(m, CHECK_MAX_POINTS)
+        total += cn + cm if name.startswith("knn") else 3 * (cn + cm)
+    return total
+
+
+def _terms(name, x, y, k, rng, progress):
+    """Per-point terms of one estimator; the weighted kNN falls back to ``knn`` on ties."""
+    from klcli import classifier, knn
+
+    if name == "classifier":
+        return classifier.classifier_point_terms(x, y, rng=rng, progress=progress), 0, name
+    if name == "knn-ensemble":
+        terms = knn.ensemble_point_terms(x, y, rng=rng, progress=progress)
+        if terms is not None:
+            return terms, 0, name
+        name = "knn"
+    terms, ties = knn.knn_point_terms(x, y, k, rng=rng, progress=progress)
+    return terms, ties, name
+
+
+def _summarise(terms: dict[str, np.ndarray]) -> tuple[dict[str, float], dict[str, float]]:
+    """Means of the per-point terms and their standard errors (JS = ½ KL(P‖M) + ½ KL(Q‖M))."""
+    values, stderr = {}, {}
+    for key in ("kl_pq", "kl_qp"):
+        t = terms[key]
+        values[key] = float(np.mean(t))
+        stderr[key] = float(np.std(t, ddof=1) / math.sqrt(len(t)))
+    p, q = terms["js_p"], terms["js_q"]
+    values["js"] = 0.5 * float(np.mean(p)) + 0.5 * float(np.mean(q))
+    stderr["js"] = 0.5 * math.sqrt(np.var(p, ddof=1) / len(p) + np.var(q, ddof=1) / len(q))
+    return values, stderr
+
+
+def _subsample(a: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    return a if len(a) <= size else a[np.sort(rng.choice(len(a), size, replace=False))]
