@@ -302,6 +302,7 @@ def ensemble_point_terms(
     """
     from scipy.spatial import cKDTree
 
+    orders = [k for k in orders if k < min(len(x), len(y))] or [1]  # small sets: the orders they allow
     dim, kmax = x.shape[1], max(orders)
     weights = ensemble_weights(orders, dim)
     pick = np.asarray(orders) - 1
