@@ -227,6 +227,9 @@ def knn_point_terms(
     dim = x.shape[1]
     advance = progress or (lambda done: None)
     tree_x, tree_y = cKDTree(x), cKDTree(y)
+    # The mixture subsample is drawn in input order, so that it does not depend on the trees' layout.
+    size = min(len(x), len(y))
+    in_x, in_y = _subset_mask(len(x), size, rng)[tree_x.indices], _subset_mask(len(y), size, rng)[tree_y.indices]
     # The estimates are means over points, so their order is free: querying in
     # the trees' leaf order keeps neighbouring queries in cache (2-3x faster).
     x, y = x[tree_x.indices], y[tree_y.indices]
@@ -239,9 +242,6 @@ def knn_point_terms(
     terms = {"kl_pq": log_ratio_terms(xx, xy, dim), "kl_qp": log_ratio_terms(yy, yx, dim)}
     ties = xx.ties + xy.ties + yy.ties + yx.ties
     if js:
-        size = min(len(x), len(y))
-        in_x = _subset_mask(len(x), size, rng)
-        in_y = _subset_mask(len(y), size, rng)
         tree_m = cKDTree(np.concatenate([x[in_x], y[in_y]]))
         xm = neighbour_terms(tree_m, x, k, in_x)
         ym = neighbour_terms(tree_m, y, k, in_y)
@@ -308,6 +308,9 @@ def ensemble_point_terms(
     pick = np.asarray(orders) - 1
     advance = progress or (lambda done: None)
     tree_x, tree_y = cKDTree(x), cKDTree(y)
+    n, m = len(x), len(y)
+    size = min(n, m)
+    in_x, in_y = _subset_mask(n, size, rng)[tree_x.indices], _subset_mask(m, size, rng)[tree_y.indices]
     x, y = x[tree_x.indices], y[tree_y.indices]
 
     def log_dist(tree, points, member):
@@ -324,11 +327,8 @@ def ensemble_point_terms(
     yy, yx = log_dist(tree_y, y, True), log_dist(tree_x, y, False)
     if any(t is None for t in (xx, xy, yy, yx)):
         return None
-    n, m = len(x), len(y)
     terms = {"kl_pq": dim * (xy - xx) + math.log(m / (n - 1)), "kl_qp": dim * (yx - yy) + math.log(n / (m - 1))}
     if js:
-        size = min(n, m)
-        in_x, in_y = _subset_mask(n, size, rng), _subset_mask(m, size, rng)
         tree_m = cKDTree(np.concatenate([x[in_x], y[in_y]]))
         xm, ym = log_dist(tree_m, x, in_x), log_dist(tree_m, y, in_y)
         if xm is None or ym is None:
