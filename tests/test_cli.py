@@ -177,7 +177,7 @@ def test_cuda_without_a_gpu_is_a_clear_error():
 def test_samples_from_the_command_line():
     after, before = EXAMPLES / "samples_after.csv", EXAMPLES / "samples_before.csv"
     out = run_cli("compare", after, before, "--from", "samples", "-f", "json").json()
-    assert out["method"]["kl_pq"] == "knn-ensemble" and set(out["stderr"]) >= {"kl_pq", "kl_qp", "js"}
+    assert out["method"]["kl_pq"] == "classifier" and set(out["stderr"]) >= {"kl_pq", "kl_qp", "js"}
     assert out["interval"]["kl_pq"][0] <= 0.125 <= out["interval"]["kl_pq"][1]
     assert abs(out["kl_pq"] - 0.125) < 4 * out["stderr"]["kl_pq"] + 0.02
     one = run_cli("compare", after, before, "--from", "samples", "--columns", "y", "--bootstrap", "0", "-f", "json").json()

@@ -112,6 +112,13 @@ def whiten(x: np.ndarray, y: np.ndarray, sources: tuple[str, str] = ("P", "Q")) 
             f"the columns of {sources[0]} and {sources[1]} are linearly dependent (one is a combination of others); "
             "the samples have no density in this many dimensions: leave the redundant columns out with `columns`"
         ) from None
+    for a, source in zip((x, y), sources):
+        own = np.atleast_2d(np.cov((a - center) / scale, rowvar=False))
+        if len(a) <= a.shape[1] or np.linalg.eigvalsh(own)[0] <= 1e-10 * max(np.trace(own), 1e-300):
+            raise InputError(
+                f"{source}: its samples lie on a lower-dimensional subspace (a constant column, or columns that "
+                "are combinations of others); they have no density in this many dimensions: choose columns with `columns`"
+            )
     from scipy.linalg import solve_triangular
 
     def apply(a: np.ndarray) -> np.ndarray:

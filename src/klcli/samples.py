@@ -19,7 +19,7 @@ Examples
 >>> q = SampleSet(rng.normal(0, 1, (3000, 2)), "q")
 >>> c = compare_samples(p, q)
 >>> c.method["kl_pq"], abs(c.values["kl_pq"]) < 0.05
-('knn-ensemble', True)
+('classifier', True)
 """
 
 from __future__ import annotations
@@ -453,7 +453,7 @@ def compare_samples(
         Samples of P and of the reference Q, with the same number of columns.
     estimator : {"auto", "knn", "knn-ensemble", "classifier"}
         Estimator of continuous samples (see :mod:`klcli.sample_estimators`;
-        ``auto``: weighted kNN in 1–2 dimensions, classifier above).
+        ``auto``: the classifier, chosen by measurement).
     k : int, optional
         Neighbour order of the ``knn`` estimator (default
         :data:`klcli.knn.DEFAULT_K` = 3); each set needs at least k+1 points.

@@ -33,7 +33,7 @@ def compare(
     column: o.Column = None,
     key: o.Key = None,
     input_format: o.InputFormatOpt = None,
-    estimator: Annotated[str, typer.Option("--estimator", help="--from samples: auto, knn, knn-ensemble or classifier (auto: knn-ensemble up to 2 dimensions, classifier above).")] = "auto",
+    estimator: Annotated[str, typer.Option("--estimator", help="--from samples: auto, knn, knn-ensemble or classifier (auto: classifier, with knn-ensemble as cross-check).")] = "auto",
     k: Annotated[Optional[int], typer.Option("--k", help="--from samples: neighbour order of --estimator knn (default 3).", min=1)] = None,
     bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", help="--from samples: half-sample resamples for standard errors (default 10 up to 50,000 samples per set; 0: per-point standard errors).", min=0)] = None,
     standardize: Annotated[bool, typer.Option("--standardize/--no-standardize", help="--from samples: whiten by the pooled covariance of P and Q.")] = True,
