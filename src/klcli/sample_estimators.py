@@ -57,7 +57,7 @@ ESTIMATORS = ("auto", "knn", "knn-ensemble", "classifier")
 AUTO_KNN_MAX_DIM = 0
 
 #: The cross-check estimator runs on at most this many points per side.
-CHECK_MAX_POINTS = 20_000
+CHECK_MAX_POINTS = 10_000
 
 #: Relative disagreement (beyond the noise) between estimators that marks a value unreliable.
 DISAGREEMENT = 0.10
