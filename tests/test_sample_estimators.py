@@ -12,7 +12,13 @@ from scipy.special import gammaln
 from klcli.classifier import classifier_point_terms
 from klcli.knn import ensemble_point_terms, ensemble_weights, knn_point_terms
 from klcli.sample_estimators import estimate_divergences, resolve, whiten, work_units
-from klcli.samples import SampleSet, align_columns, compare_samples, read_samples, split_column_pairs
+from klcli.samples import (
+    SampleSet,
+    align_columns,
+    compare_samples,
+    read_samples,
+    split_column_pairs,
+)
 
 
 def gaussian_kl(mu0, cov0, mu1, cov1) -> float:

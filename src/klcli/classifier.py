@@ -41,7 +41,7 @@ References
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,14 +103,10 @@ def rich_basis(r: np.ndarray, knots: np.ndarray, dim: int) -> np.ndarray:
     [[1.0, 2.0, 1.0, 2.0, 4.0, 0.5, 3.0, 2.0, 4.0]]
     """
     parts = [quadratic_basis(r[:, -dim:])]
-    for j in range(r.shape[1]):
-        xi = knots[j]
-
-        def dk(i):
-            return (np.maximum(r[:, j] - xi[i], 0) ** 3 - np.maximum(r[:, j] - xi[-1], 0) ** 3) / (xi[-1] - xi[i])
-
-        last = dk(len(xi) - 2)
-        parts.append(np.column_stack([dk(i) - last for i in range(len(xi) - 2)]))
+    for column, xi in zip(r.T, knots):
+        cubes = np.maximum(column[:, None] - xi[None, :], 0) ** 3
+        d = (cubes[:, :-1] - cubes[:, -1:]) / (xi[-1] - xi[:-1])  # d_k, k = 1..K-1
+        parts.append(d[:, :-1] - d[:, -1:])
     lead = min(dim, INTERACTING)
     parts += [(r[:, i] ** 2 * r[:, j])[:, None] for i in range(lead) for j in range(lead) if i != j]
     return np.concatenate(parts, axis=1)

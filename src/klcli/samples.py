@@ -29,7 +29,8 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -521,7 +522,9 @@ def compare_samples(
         )
     if _is_discrete(p, q):
         return _compare_counts(p, q, bootstrap, seed)
-    return _compare_continuous(p, q, k, estimator, standardize, bootstrap, seed, progress)
+    from klcli.sample_estimators import compare_continuous
+
+    return compare_continuous(p, q, k, estimator, standardize, bootstrap, seed, progress)
 
 
 def _check_options(k: int | None, bootstrap: int, seed: int | None) -> int:
@@ -566,72 +569,3 @@ def _compare_counts(p: SampleSet, q: SampleSet, bootstrap: int, seed: int | None
         notes.append("no resampling for counted samples: the values are exact for the empirical distributions")
     info = {"n_p": p.n, "n_q": q.n, "dim": 1, "categories": len(categories), "bootstrap": 0, "seed": seed}
     return Comparison.from_nats(values, method="exact", info=info, notes=notes)
-
-
-def _compare_continuous(
-    p: SampleSet, q: SampleSet, k: int, estimator: str, standardize: bool, bootstrap: int, seed: int | None,
-    progress: Callable[[int], None] | None,
-) -> Comparison:
-    from klcli.sample_estimators import estimate_divergences, resolve, whiten, work_units
-
-    name = resolve(estimator, p.dim)
-    for s in (p, q):
-        if name == "knn" and s.n < k + 1:
-            raise InputError(f"{s.source}: {s.n} samples; the kNN estimator with `k`={k} needs at least {k + 1}")
-        if s.n < MIN_SAMPLES:
-            raise InputError(f"{s.source}: {s.n} samples; estimating a divergence needs at least {MIN_SAMPLES}")
-        if np.all(s.values == s.values[0]):
-            raise InputError(f"{s.source}: all {s.n} samples are identical; they have no density to estimate from")
-    if bootstrap and min(p.n, q.n) // 2 < max(k + 1, MIN_SAMPLES):
-        raise InputError(
-            f"{p.source if p.n <= q.n else q.source}: too few samples for `bootstrap` half-samples "
-            f"(each half needs at least {max(k + 1, MIN_SAMPLES)})"
-        )
-    x, y = whiten(p.values, q.values, (p.source, q.source)) if standardize else (p.values, q.values)
-    rng = np.random.default_rng(seed)
-    advance = None
-    if progress is not None:
-        total = work_units(p.n, q.n, name, p.dim, bootstrap)
-        advance = lambda done: progress(done, total)  # noqa: E731
-    result = estimate_divergences(x, y, estimator=name, k=k, rng=rng, bootstrap=bootstrap, progress=advance)
-    raw, stderr, used = dict(result.values), dict(result.stderr), result.estimator
-    values = dict(raw)
-    what = {"knn": f"kNN estimate with k={k}", "knn-ensemble": "weighted kNN estimate over k = 1..10",
-            "classifier": "cross-fitted classifier (logistic regression) estimate"}[used]
-    notes = [what + (", samples whitened by the pooled covariance" if standardize else "")]
-    if used != name:
-        notes.append("duplicate points: the weighted kNN estimator needs distinct points; used knn instead")
-    clipped = {}
-    for key in ("kl_pq", "kl_qp", "js"):
-        top = math.log(2) if key == "js" else math.inf
-        if not 0 <= values[key] <= top:
-            clipped[key] = values[key]
-            values[key] = min(max(values[key], 0.0), top)
-            notes.append(f"{key}: the raw estimate {raw[key]:.3g} lies outside [0, {'ln 2' if key == 'js' else '∞'}] "
-                         f"and is reported clipped to {values[key]:.3g} (key `clipped` holds the raw value)")
-    for key, reason in result.unreliable.items():
-        notes.append(f"unreliable: {key}: {reason}; `interval` spans both")
-    if result.ties:
-        notes.append(
-            f"{result.ties} point(s) had duplicates at distance 0: their first positive distance was used and all "
-            "neighbours inside each radius counted (Wang et al. 2009); the estimator assumes continuous data"
-        )
-    notes.append(
-        (f"standard errors from {bootstrap} half-sample resamples" if bootstrap
-         else "standard errors from the spread of the per-point terms (they miss the variance of fitting; "
-         "--bootstrap B resamples)")
-        + f"; `interval` spans ±2 standard errors of this and of the {result.check} estimate"
-    )
-    info = {
-        "estimator": used, "k": k if used == "knn" else None, "n_p": p.n, "n_q": q.n, "dim": p.dim,
-        "bootstrap": bootstrap, "seed": seed, "standardize": standardize, "ties": result.ties,
-        "check": {"estimator": result.check, **result.check_values},
-    }
-    if clipped:
-        info["clipped"] = clipped
-    if result.unreliable:
-        info["unreliable"] = sorted(result.unreliable)
-    info = {key: value for key, value in info.items() if value is not None}
-    return Comparison.from_nats(values, method=used, stderr=stderr, info=info, notes=notes, interval=result.interval)
-
-
