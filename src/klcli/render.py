@@ -91,6 +91,8 @@ def comparison_record(c: Comparison, **extra: Any) -> dict:
     record["unit"] = unit_name(c.base)
     record["method"] = dict(c.method)
     record["stderr"] = dict(c.stderr)
+    if c.interval:
+        record["interval"] = {key: list(bounds) for key, bounds in c.interval.items()}
     for key, value in c.info.items():
         record.setdefault(key, value)
     if c.notes:
@@ -201,6 +203,8 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str):
         table.add_column(f"value ({unit})", justify="right", style="bold")
         if has_stderr:
             table.add_column("± std. error", justify="right")
+        if c.interval:
+            table.add_column("interval", justify="right")
         table.add_column("method", style="dim")
         for key, value in c.values.items():
             if key not in LABELS:
@@ -209,6 +213,9 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str):
             cells = [label, format_number(value)]
             if has_stderr:
                 cells.append(format_number(c.stderr[key]) if key in c.stderr else "")
+            if c.interval:
+                bounds = c.interval.get(key)
+                cells.append(f"{format_number(bounds[0])} – {format_number(bounds[1])}" if bounds else "")
             cells.append(c.method.get(key, "").replace("_", " "))
             table.add_row(*cells)
     notes = list(c.notes)
