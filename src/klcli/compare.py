@@ -43,6 +43,10 @@ class CompareOptions:
     bootstrap: int | None = None
     standardize: bool = True
     columns: list[str] | None = None
+    summary: bool = False
+    top: int = 5
+    targets: str | None = None
+    mask: str | None = None
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -61,6 +65,10 @@ class CompareOptions:
             raise UsageError(f"`--smooth` must be a non-negative number, not {self.smooth!r}")
         if self.samples < 1:
             raise UsageError(f"`--samples` must be a positive integer, not {self.samples!r}")
+        if (self.summary or self.targets or self.mask) and self.from_ not in ("probs", "logprobs", "logits"):
+            raise UsageError("--summary, --targets and --mask apply to batches read --from probs, logprobs or logits")
+        if self.top < 0:
+            raise UsageError(f"`--top` must be a non-negative integer, not {self.top!r}")
 
 
 def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = None, *, stdin=None) -> Comparison:
@@ -73,6 +81,12 @@ def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = N
         return _compare_sample_files(p_text, q_text, options).in_base(options.base)
     if options.k is not None or options.bootstrap is not None or options.columns or not options.standardize:
         raise UsageError("--k, --bootstrap, --columns and --no-standardize apply to --from samples")
+    if options.from_ in ("probs", "logprobs", "logits"):  # batches of rows: streamed, with per-row statistics
+        from klcli.logits_stream import compare_streamed
+
+        streamed = compare_streamed(p_text, q_text, options, stdin=stdin)
+        if streamed is not None:
+            return streamed
     read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
     p = read_source(p_text, role="P", **read)
     q = read_source(q_text, role="Q", **read)

@@ -37,6 +37,10 @@ def compare(
     bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", help="--from samples: half-sample resamples for standard errors (default 20 up to 100,000 samples, else 0).", min=0)] = None,
     standardize: Annotated[bool, typer.Option("--standardize/--no-standardize", help="--from samples: scale each dimension by its pooled standard deviation.")] = True,
     columns: Annotated[Optional[str], typer.Option("--columns", help="--from samples: comma-separated columns (names, or 0-based indices) to use.")] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="Batches: per-row statistics of each divergence (mean, stderr, median, p90, p99, p99.9, min, max, top rows) and top-1 agreement.")] = False,
+    top: Annotated[int, typer.Option("--top", help="With --summary: how many of the rows with the largest values to list.", min=0)] = 5,
+    targets: Annotated[Optional[str], typer.Option("--targets", help="Batches: the observed category of each row (an integer array): perplexities of P and Q, and Δp with --summary.", metavar="SRC")] = None,
+    mask: Annotated[Optional[str], typer.Option("--mask", help="Batches: 1 keeps a row, 0 drops it (padding positions).", metavar="SRC")] = None,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -58,6 +62,7 @@ def compare(
         input_format=input_format.value if input_format else None,
         k=k, bootstrap=bootstrap, standardize=standardize,
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
+        summary=summary, top=top, targets=targets, mask=mask,
     )
     comparison = compare_sources(p, q, options)
     print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q))
