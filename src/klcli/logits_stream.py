@@ -77,8 +77,6 @@ def compare_streamed(p_text: str, q_text: str, options, *, stdin=None) -> Compar
         raise UsageError(f"--engine {options.engine} applies to distribution specs; histograms are computed exactly (--engine exact)")
     if options.smooth and options.from_ != "probs":
         raise UsageError("--smooth applies to --from probs")
-    if options.smooth is not None and not (options.smooth >= 0 and math.isfinite(options.smooth)):
-        raise UsageError(f"`--smooth` must be a non-negative number, not {options.smooth!r}")
     batch = p if len(p.shape) >= 2 else q
     if p.width != q.width:
         raise InputError(f"{p.name} has {p.width} categories per row but {q.name} has {q.width}: the rows must have the same length")

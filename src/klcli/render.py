@@ -225,7 +225,7 @@ def rows_table(c: Comparison):
 
     summary = c.info.get("summary", {})
     short = lambda v: "" if v is None else format_number(v) if isinstance(v, str) or math.isinf(v) or v == 0 else f"{v:.4g}"  # noqa: E731
-    title = f"per-row statistics of {c.info['rows']:,} rows, in {unit_name(c.base)} (Δp = p(target) − q(target))"
+    title = f"per-row statistics of {c.info['rows']:,} rows, in {unit_name(c.base)}" + (" (Δp = p(target) − q(target))" if "delta_p" in summary else "")
     table = Table(title=title, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
     for name in ("", "mean ± stderr", "median", "p99", "p99.9", "max"):
         table.add_column(name, justify="left" if not name else "right", no_wrap=True)
