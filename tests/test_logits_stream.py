@@ -365,3 +365,15 @@ def test_table_and_csv_show_the_summary(tmp_path):
     assert set(record["summary"]) == {"kl_pq", "kl_qp", "symmetric_kl", "js", "delta_p"}
     assert set(record["summary"]["kl_pq"]) >= {"mean", "stderr", "median", "p90", "p99", "p99_9", "min", "max", "top"}
     assert {"top1_agreement", "perplexity_p", "perplexity_q", "log_perplexity_ratio"} <= set(record)
+
+
+def test_one_dimensional_tensors_are_histograms_everywhere(tmp_path):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    np.savez(tmp_path / "h.npz", a=np.array([1.0, 3.0]), b=np.array([2.0, 2.0]))
+    safetensors_numpy.save_file({"a": np.array([1, 3], np.float32)}, tmp_path / "a.safetensors")
+    from_npz = run_cli("compare", f"{tmp_path}/h.npz:a", f"{tmp_path}/h.npz:b", "-f", "json").json()
+    from_safetensors = run_cli("compare", tmp_path / "a.safetensors", "0.5,0.5", "-f", "json").json()
+    expected = 0.25 * math.log(0.5) + 0.75 * math.log(1.5)
+    assert from_npz["kl_pq"] == pytest.approx(expected, rel=1e-12) and from_safetensors["kl_pq"] == pytest.approx(expected, rel=1e-12)
+    batch = run_cli("batch", "--reference", "0.5,0.5", tmp_path / "a.safetensors", "-f", "json").json()
+    assert batch[0]["kl_pq"] == pytest.approx(expected, rel=1e-12)
