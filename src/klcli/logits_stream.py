@@ -124,13 +124,13 @@ def _read_small(text: str, role: str, stdin) -> tuple[np.ndarray, str]:
 
 def _per_row(values: np.ndarray, name: str, batch: Tensor, what: str) -> np.ndarray:
     if values.shape != batch.shape[:-1] and values.size != batch.rows:
-        raise InputError(f"{name}: {what} has shape {values.shape} but the batch has {batch.rows} rows (shape {batch.shape[:-1]})")
+        raise InputError(f"{name}: {what} of shape {values.shape} for a batch of {batch.rows} rows (shape {batch.shape[:-1]}): give one per row")
     return values.reshape(-1)
 
 
 def _read_mask(text: str, batch: Tensor, stdin) -> np.ndarray:
     values, name = _read_small(text, "--mask", stdin)
-    values = _per_row(values, name, batch, "the mask")
+    values = _per_row(values, name, batch, "a mask")
     bad = np.flatnonzero((values != 0) & (values != 1))
     if bad.size:
         raise InputError(f"{name}: {batch.describe_row(int(bad[0]))}: mask value {values[bad[0]].item()!r} is not 0 or 1 (1 keeps the row)")
@@ -142,7 +142,7 @@ def _read_mask(text: str, batch: Tensor, stdin) -> np.ndarray:
 
 def _read_targets(text: str, batch: Tensor, keep, stdin) -> np.ndarray:
     values, name = _read_small(text, "--targets", stdin)
-    values = _per_row(values, name, batch, "the targets")
+    values = _per_row(values, name, batch, "targets")
     used = keep if keep is not None else np.ones(values.size, dtype=bool)
     with np.errstate(invalid="ignore"):
         bad = np.flatnonzero(used & ~((values >= 0) & (values < batch.width) & (values == np.round(values) if values.dtype.kind == "f" else True)))
