@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from klcli import discrete, logits_stream
-from klcli.compare import CompareOptions, compare_sources
+from klcli.compare import CompareOptions, compare_histograms, compare_sources
 from klcli.errors import InputError
 from klcli.logits_stream import row_summary
+from klcli.sources import read_source
 from tests.conftest import run_cli
 
 KEYS = ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")
@@ -62,8 +63,12 @@ def test_blocks_give_the_whole_array_values(tmp_path, small_blocks, mode, temper
         p, q = discrete.log_softmax(p).astype(np.float32), discrete.log_softmax(q).astype(np.float32)
     expected = whole_array(p, q, mode=mode, temperature=temperature)
     got = streamed(tmp_path, p, q, from_=mode, temperature=temperature)
+    options = CompareOptions(from_=mode, temperature=temperature, reduction="none")
+    before = compare_histograms(read_source(str(tmp_path / "p.npy")), read_source(str(tmp_path / "q.npy")), options)
     for key in KEYS:
         np.testing.assert_allclose(got.values[key], expected[key], rtol=1e-12, atol=0)
+        assert np.array_equal(got.values[key], before.values[key])  # the whole-array path, to the last bit
+    assert got.notes == before.notes
 
 
 def test_masked_vocabulary_entries_and_an_infinite_row(tmp_path, small_blocks):
