@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from klcli import discrete
-from klcli.errors import InputError, KlcliError, UsageError
+from klcli.errors import InputError, UsageError
 from klcli.result import Comparison, parse_base
 from klcli.tensors import Tensor, open_tensor, read_array, to_float
 
@@ -555,7 +555,7 @@ def _quantiles(values: np.ndarray, fractions: list[float], finite: bool) -> list
     out = []
     for fraction in fractions:
         h = (ordered.size - 1) * fraction
-        lo = int(math.floor(h))
+        lo = math.floor(h)
         hi = min(lo + 1, ordered.size - 1)
         a, b = float(ordered[lo]), float(ordered[hi])
         out.append(a if h == lo or a == b else a + (b - a) * (h - lo))

@@ -31,8 +31,8 @@ import math
 import os
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
