@@ -304,16 +304,23 @@ class _NumpyBlocks:
 
     def __call__(self, rows: np.ndarray, blocks, buffers) -> None:
         n = rows.size
-        sides = []
+        sides, weights, totals = [], [], []
         for side, (feed, raw) in enumerate(zip(self.feeds, blocks)):
             z, e = buffers[2 * side][:n], buffers[2 * side + 1][:n]
             feed.to_float(raw, z)
             if self.mode == "probs":
+                np.copyto(e, z)  # the raw weights, for the exact renormalisation
+                weights.append(e)
+                totals.append(z.sum(axis=-1, keepdims=True))
                 sides.append((self._probabilities(feed, "PQ"[side], rows, z), None))
             else:
                 sides.append(self._log_softmax(feed, "PQ"[side], rows, z, e))
         (p, lp), (q, lq) = sides
         raw_terms = discrete.divergences(p, q, log_p=lp, log_q=lq)
+        if weights and not self.smooth and discrete.rounding_may_show(raw_terms):
+            from klcli.renormalise import ExactNormalisation  # nearly equal rows: as the whole-array path does
+
+            raw_terms = discrete.divergences(p, q, exact=ExactNormalisation(*weights, p, q, *totals))
         self._keep(rows, raw_terms, lp if lp is not None else p, lq if lq is not None else q)
 
     def _log_softmax(self, feed, role: str, rows, z, e):
