@@ -382,3 +382,13 @@ def test_one_dimensional_tensors_are_histograms_everywhere(tmp_path):
     assert from_npz["kl_pq"] == pytest.approx(expected, rel=1e-12) and from_safetensors["kl_pq"] == pytest.approx(expected, rel=1e-12)
     batch = run_cli("batch", "--reference", "0.5,0.5", tmp_path / "a.safetensors", "-f", "json").json()
     assert batch[0]["kl_pq"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_whole_arrays_keep_the_size_limit_streamed_rows_do_not(tmp_path, monkeypatch):
+    p, q = logits_pair(rows=4, vocab=6)
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "q.npy", q)
+    np.save(tmp_path / "m.npy", np.ones(4))
+    monkeypatch.setenv("KLCLI_MAX_ARRAY_BYTES", "16")  # below one side (192 bytes as float64) and the mask (32)
+    assert run_cli("compare", tmp_path / "p.npy", tmp_path / "q.npy", "--from", "logits").exit_code == 0
+    assert "above the limit" in fails(tmp_path / "p.npy", tmp_path / "q.npy", "--from", "logits", "--mask", tmp_path / "m.npy")

@@ -191,8 +191,13 @@ def open_tensor(text: str, key: str | None = None) -> Tensor | None:
 def read_array(tensor: Tensor, dtype=None) -> np.ndarray:
     """The whole tensor as an array of its shape (floats as ``dtype``, float64 by default).
 
-    Integer and boolean tensors keep their dtype unless ``dtype`` is given.
+    Integer and boolean tensors keep their dtype unless ``dtype`` is given. The
+    size is checked against :data:`klcli.reading.ARRAY_BYTES` first (streamed
+    rows need no such limit).
     """
+    from klcli.reading import ARRAY_BYTES
+
+    ARRAY_BYTES.check(math.prod(tensor.shape) * 8, tensor.name, f"an array of shape {tensor.shape} (as float64)")
     raw = np.empty(tensor.shape, dtype=tensor.dtype)
     with tensor.reader() as reader:
         reader.read(raw)
