@@ -325,6 +325,10 @@ class _NumpyBlocks:
 
     def _log_softmax(self, feed, role: str, rows, z, e):
         """``log_softmax(z / T)`` in place in ``z`` (the steps of :func:`discrete.log_softmax`), probabilities in ``e``."""
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):  # overflow to ±inf is the right limit
+            return self._log_softmax_quietly(feed, role, rows, z, e)
+
+    def _log_softmax_quietly(self, feed, role: str, rows, z, e):
         if self.temperature != 1.0:
             z /= self.temperature
         shift = z.max(axis=-1, keepdims=True)  # NaN and +inf propagate: one check finds every bad row
@@ -332,17 +336,12 @@ class _NumpyBlocks:
             i = int(np.flatnonzero(~np.isfinite(shift))[0])
             raise InputError(_bad_value_message(feed.tensor, int(rows[i]), z[i], self.mode))
         z -= shift
-        with np.errstate(under="ignore"):
-            np.exp(z, out=e)
+        np.exp(z, out=e)
         total = np.sum(e, axis=-1, keepdims=True)
-        if self.mode == "logprobs" and self.temperature == 1.0:
-            with np.errstate(over="ignore"):
-                if np.any(np.abs(total * np.exp(shift) - 1) > 1e-6):
-                    self.out.notes.add(f"{role}'s log-probabilities did not sum to 1 and were renormalised")
-        with np.errstate(divide="ignore"):
-            z -= np.log(total)
-        with np.errstate(under="ignore"):
-            np.exp(z, out=e)
+        if self.mode == "logprobs" and self.temperature == 1.0 and np.any(np.abs(total * np.exp(shift) - 1) > 1e-6):
+            self.out.notes.add(f"{role}'s log-probabilities did not sum to 1 and were renormalised")
+        z -= np.log(total)
+        np.exp(z, out=e)
         return e, z
 
     def _probabilities(self, feed, role: str, rows, z):

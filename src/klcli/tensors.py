@@ -112,7 +112,10 @@ class ElementReader:
             view = memoryview(out.reshape(-1)).cast("B")
             done = 0
             while done < len(view):
-                got = self.stream.readinto(view[done:])
+                try:
+                    got = self.stream.readinto(view[done:])
+                except OSError as error:
+                    raise InputError(f"{t.name}: cannot read: {error.strerror or error}") from None
                 if not got:
                     raise InputError(f"{t.name}: the file ends early, after {self.position + done // t.dtype.itemsize} of {math.prod(t.shape)} elements")
                 done += got
@@ -213,36 +216,45 @@ def _check_dtype(dtype: np.dtype, name: str) -> np.dtype:
 
 
 def _read_npy_header(stream, name: str, available: int) -> tuple[tuple[int, ...], np.dtype, bool, int]:
-    """Shape, dtype, Fortran order and header length of an NPY stream holding ``available`` bytes."""
-    from numpy.lib import format as npy
+    """Shape, dtype, Fortran order and header length of an NPY stream holding ``available`` bytes.
 
-    try:
-        version = npy.read_magic(stream)
-        reader = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}.get(version)
-        if reader is None:
-            raise ValueError(f"unsupported NPY version {version}")
-        shape, fortran, dtype = reader(stream)
-    except (ValueError, OSError, EOFError, SyntaxError) as error:
-        raise InputError(f"{name}: not a valid NPY file ({error})") from None
+    The header is parsed by :func:`klcli.npyio.read_header`; the data it announces must be in the file.
+    """
+    from klcli.npyio import read_header
+
+    shape, fortran, dtype = read_header(stream, name)
     if dtype.hasobject:
         raise InputError(f"{name}: holds Python objects; only numeric arrays are read (pickles are never loaded)")
+    if dtype.names is not None or dtype.subdtype is not None:
+        raise InputError(f"{name}: a structured array (dtype {dtype}); expected a plain array of numbers")
     _check_dtype(dtype, name)
     header = stream.tell()
     needed = math.prod(shape) * dtype.itemsize
     if header + needed > available:
-        raise InputError(f"{name}: the header announces shape {shape} ({needed:,} bytes of {dtype}) but the file holds {max(0, available - header):,} bytes of data")
+        raise InputError(f"{name}: truncated: the header promises {_size(needed)} of data (shape {shape}, dtype {dtype}) but {_size(max(0, available - header))} follow")
     return tuple(shape), dtype, fortran, header
 
 
+def _size(size: int) -> str:
+    from klcli.reading import human_size
+
+    return human_size(size)
+
+
 def _open_npy(path: str) -> Tensor:
-    with open(path, "rb") as handle:
-        if not handle.read(6).startswith(b"\x93NUMPY"):
-            raise InputError(f"{path}: not a valid NPY file (it does not start with an NPY header)")
+    from klcli.npyio import NPY_MAGIC
+    from klcli.reading import reading
+
+    with reading(path, "an array written by numpy.save"), open(path, "rb") as handle:
+        head = handle.read(6)
+        if not head.strip():
+            raise InputError(f"{path}: empty file")
+        if not head.startswith(NPY_MAGIC):
+            raise InputError(f"{path}: starts neither like an NPY array nor like an NPZ archive; expected an array written by numpy.save")
         handle.seek(0)
-        shape, dtype, fortran, header = _read_npy_header(handle, path, os.path.getsize(path))
-    if fortran and len(shape) > 1:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-        return Tensor(path, shape, dtype, array=np.ascontiguousarray(array))
+        shape, dtype, fortran, header = _read_npy_header(handle, path, os.fstat(handle.fileno()).st_size)
+    if fortran and len(shape) > 1:  # rows are not contiguous: read whole (rare: numpy writes C order)
+        return Tensor(path, shape, dtype, array=np.ascontiguousarray(_whole_npy(path)))
 
     def open_at_data():
         stream = open(path, "rb", buffering=0)
@@ -252,35 +264,40 @@ def _open_npy(path: str) -> Tensor:
     return Tensor(path, shape, dtype, open=open_at_data)
 
 
+def _whole_npy(path: str, key: str | None = None) -> np.ndarray:
+    from klcli.npyio import load
+
+    return load(path, name=path, key=key)
+
+
 def _open_npz(path: str, name: str | None) -> Tensor:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise InputError(f"{path}: not a valid NPZ file ({error})") from None
-    with archive:
-        members = [m for m in archive.namelist() if m.endswith(".npy")]
-        names = [m[:-4] for m in members]
+    from klcli.reading import reading
+
+    expected = "an .npz archive of arrays written by numpy.savez"
+    with reading(path, expected), zipfile.ZipFile(path) as archive:
+        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist() if not info.is_dir()}
+        if not members:
+            raise InputError(f"{path}: an archive with no arrays; expected {expected}")
         if name is None:
-            if len(names) != 1:
-                raise InputError(f"{path}: holds several arrays ({', '.join(names)}): choose one with {path}:NAME or --key")
-            name = names[0]
-        elif name not in names:
-            raise InputError(f"{path}: no array named {name!r} (it holds {', '.join(names) or 'none'})")
-        member = name + ".npy"
-        size = archive.getinfo(member).file_size
+            if len(members) != 1:
+                raise InputError(f"{path}: holds several arrays ({', '.join(members)}): choose one with {path}:NAME or --key")
+            name = next(iter(members))
+        elif name not in members:
+            raise InputError(f"{path}: no array named {name!r} (it holds {', '.join(members)})")
+        info = members[name]
         label = f"{path}:{name}"
-        try:
-            with archive.open(member) as stream:
-                shape, dtype, fortran, header = _read_npy_header(stream, label, size)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise InputError(f"{label}: not a valid NPZ member ({error})") from None
+        if not info.filename.endswith(".npy"):
+            raise InputError(f"{path}, member {name!r} is not an NPY array; expected {expected}, whose members are .npy files")
+        if info.flag_bits & 0x1:
+            raise InputError(f"{path}, member {name!r} is encrypted (password-protected); klcli reads only unencrypted archives")
+        with archive.open(info) as stream:
+            shape, dtype, fortran, header = _read_npy_header(stream, label, info.file_size)
     if fortran and len(shape) > 1:
-        with np.load(path, allow_pickle=False) as loaded:
-            return Tensor(label, shape, dtype, array=np.ascontiguousarray(loaded[name]))
+        return Tensor(label, shape, dtype, array=np.ascontiguousarray(_whole_npy(path, name)))
 
     def open_at_data():
         archive = zipfile.ZipFile(path)
-        stream = archive.open(member)
+        stream = archive.open(info)
         stream.read(header)
         return _ClosingBoth(stream, archive)
 
