@@ -45,6 +45,10 @@ class CompareOptions:
     standardize: bool = True
     columns: list[str] | None = None
     estimator: str = "auto"
+    summary: bool = False
+    top: int = 5
+    targets: str | None = None
+    mask: str | None = None
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -65,6 +69,10 @@ class CompareOptions:
             raise UsageError(f"`--samples` must be a positive integer, not {self.samples!r}")
         if self.estimator not in ("auto", "knn", "knn-ensemble", "classifier"):
             raise UsageError(f"`--estimator` must be one of auto, knn, knn-ensemble, classifier, not {self.estimator!r}")
+        if (self.summary or self.targets or self.mask) and self.from_ not in ("probs", "logprobs", "logits"):
+            raise UsageError("--summary, --targets and --mask apply to batches read --from probs, logprobs or logits")
+        if self.top < 0:
+            raise UsageError(f"`--top` must be a non-negative integer, not {self.top!r}")
 
 
 def compare_sources(
@@ -83,6 +91,12 @@ def compare_sources(
     if (options.k is not None or options.bootstrap is not None or options.columns or not options.standardize
             or options.estimator != "auto"):
         raise UsageError("--estimator, --k, --bootstrap, --columns and --no-standardize apply to --from samples")
+    if options.from_ in ("probs", "logprobs", "logits"):  # batches of rows: streamed, with per-row statistics
+        from klcli.logits_stream import compare_streamed
+
+        streamed = compare_streamed(p_text, q_text, options, stdin=stdin)
+        if streamed is not None:
+            return streamed
     read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
     p = read_source(p_text, role="P", **read)
     q = read_source(q_text, role="Q", **read)

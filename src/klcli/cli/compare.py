@@ -38,6 +38,10 @@ def compare(
     bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", help="--from samples: half-sample resamples for standard errors (default 10 up to 50,000 samples per set; 0: per-point standard errors).", min=0)] = None,
     standardize: Annotated[bool, typer.Option("--standardize/--no-standardize", help="--from samples: whiten by the pooled covariance of P and Q.")] = True,
     columns: Annotated[Optional[str], typer.Option("--columns", help="--from samples: comma-separated columns (names, or 0-based indices); P_NAME:Q_NAME pairs differently named columns.")] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="Batches: per-row statistics of each divergence (mean, stderr, median, p90, p99, p99.9, min, max, top rows) and top-1 agreement.")] = False,
+    top: Annotated[int, typer.Option("--top", help="With --summary: how many of the rows with the largest values to list.", min=0)] = 5,
+    targets: Annotated[Optional[str], typer.Option("--targets", help="Batches: the observed category of each row (an integer array): perplexities of P and Q, and Δp with --summary.", metavar="SRC")] = None,
+    mask: Annotated[Optional[str], typer.Option("--mask", help="Batches: 1 keeps a row, 0 drops it (padding positions).", metavar="SRC")] = None,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -59,6 +63,7 @@ def compare(
         input_format=input_format.value if input_format else None,
         k=k, bootstrap=bootstrap, standardize=standardize, estimator=estimator,
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
+        summary=summary, top=top, targets=targets, mask=mask,
     )
     with _SampleProgress() as progress:
         comparison = compare_sources(p, q, options, progress=progress)
