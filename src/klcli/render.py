@@ -159,44 +159,56 @@ def console(stderr: bool = False):
     return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False)
 
 
-def comparison_table(c: Comparison, *, p_name: str, q_name: str):
-    """A rich table of every value, its method and standard error, with notes below."""
-    from rich.table import Table
+def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | None = None):
+    """The title, a table of every value (method, standard error) and the notes, fitted to ``width``."""
+    from rich.console import Group
+    from rich.text import Text
 
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text
+
+    width = width or DEFAULT_WIDTH
     unit = unit_name(c.base)
-    batch = any(isinstance(v, np.ndarray) for v in c.values.values())
-    title = f"P: {p_name}   Q (reference): {q_name}"
-    table = Table(title=title, title_justify="left", caption_justify="left", show_lines=False)
-    if batch:
-        keys = [k for k in ("kl_pq", "kl_qp", "symmetric_kl", "js", "js_distance") if k in c.values]
-        table.add_column("row", justify="right", style="dim")
-        for key in keys:
-            table.add_column(f"{LABELS[key]}", justify="right")
-        n = len(next(v for v in c.values.values() if isinstance(v, np.ndarray)))
-        for i in range(n):
-            table.add_row(str(i), *(format_number(np.asarray(c.values[k]).ravel()[i]) for k in keys))
-    else:
-        has_stderr = bool(c.stderr)
-        table.add_column("quantity")
-        table.add_column(f"value ({unit})", justify="right", style="bold")
-        if has_stderr:
-            table.add_column("± std. error", justify="right")
-        table.add_column("method", style="dim")
-        for key, value in c.values.items():
-            if key not in LABELS:
-                continue
-            label = LABELS[key] + (" (√ of JS)" if key == "js_distance" else "")
-            cells = [label, format_number(value)]
-            if has_stderr:
-                cells.append(format_number(c.stderr[key]) if key in c.stderr else "")
-            cells.append(c.method.get(key, "").replace("_", " "))
-            table.add_row(*cells)
     notes = list(c.notes)
-    if batch:
+    if _is_batch(c):
+        keys = [k for k in BATCH_TABLE_KEYS if k in c.values]
+        n = len(next(v for v in c.values.values() if isinstance(v, np.ndarray)))
+        columns = [FitColumn("row", [str(i) for i in range(n)], justify="right", style="dim")]
+        columns += [FitColumn(LABELS[k], [format_number(v) for v in np.asarray(c.values[k]).ravel()], justify="right") for k in keys]
         notes.insert(0, f"values in {unit}, one row per input row (--reduction none)")
+        columns, left_out = _drop_until_fits(columns, width, optional=range(len(columns) - 1, 1, -1))
+        if left_out:
+            notes.append(f"not shown at this width: {', '.join(left_out)} (see --format csv)")
+    else:
+        keys = [k for k in c.values if k in LABELS]
+        columns = [
+            FitColumn("quantity", [LABELS[k] + (" (√ of JS)" if k == "js_distance" else "") for k in keys]),
+            FitColumn(f"value ({unit})", [format_number(c.values[k]) for k in keys], justify="right", style="bold"),
+        ]
+        if c.stderr:
+            columns.append(FitColumn("± std. error", [format_number(c.stderr[k]) if k in c.stderr else "" for k in keys], justify="right"))
+        methods = {k: c.method.get(k, "").replace("_", " ") for k in keys}
+        method_column = FitColumn("method", list(methods.values()), style="dim")
+        if fits(columns + [method_column], width):
+            columns.append(method_column)
+        else:
+            notes.insert(0, "method: " + "; ".join(f"{m} ({', '.join(LABELS[k] for k in keys if methods[k] == m)})" if len(set(methods.values())) > 1 else m for m in dict.fromkeys(methods.values())))
+    title = Text(f"P: {p_name}\nQ (reference): {q_name}")
+    parts = [title, fitted_table(columns, width)]
     if notes:
-        table.caption = "\n".join(f"• {note}" for note in notes)
-    return table
+        parts.append(notes_text(notes))
+    return Group(*parts)
+
+
+def _drop_until_fits(columns, width: int, optional) -> tuple[list, list[str]]:
+    """Leave out the ``optional`` columns (indices, first dropped first) until the rest fit."""
+    from klcli.report.fit import fits
+
+    dropped: list[int] = []
+    for index in optional:
+        if fits([c for i, c in enumerate(columns) if i not in dropped], width):
+            break
+        dropped.append(index)
+    return [c for i, c in enumerate(columns) if i not in dropped], [columns[i].header for i in sorted(dropped)]
 
 
 def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str) -> None:
@@ -206,7 +218,8 @@ def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str) -> No
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(comparison_rows(c), keys=["row"] if _is_batch(c) else None))
     else:
-        console().print(comparison_table(c, p_name=p_name, q_name=q_name))
+        out = console()
+        out.print(comparison_table(c, p_name=p_name, q_name=q_name, width=out.width))
 
 
 def _is_batch(c: Comparison) -> bool:
@@ -243,31 +256,50 @@ def shared_folder(files) -> tuple[str, list[str]]:
     return folder + os.sep, [os.path.basename(f) for f in files]
 
 
-def batch_table(results, *, reference: str, base: str, total: int):
-    """A rich table with one row per file; a failed file's row says so."""
-    from rich.table import Table
+def batch_table(results, *, reference: str, base: str, total: int, width: int | None = None, keep: tuple[str, ...] = ("kl_pq", "js")):
+    """One row per file, fitted to ``width``: a failed file's row says so.
+
+    When the names and every value do not fit, the values other than ``keep``
+    are left out (and named in a note); when the names still do not fit, the
+    rows are numbered and the names listed below the table.
+    """
+    from rich.console import Group
     from rich.text import Text
 
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names
+
+    width = width or DEFAULT_WIDTH
     folder, names = shared_folder([r.file for r in results])
-    title = f"Q (reference): {reference}   values in {unit_name(base)}" + (f"\nfiles in {folder}" if folder else "")
-    table = Table(title=title, title_justify="left", caption_justify="left")
-    table.add_column("file (P)", overflow="fold")
-    for key in BATCH_TABLE_KEYS:
-        table.add_column(LABELS[key], justify="right", no_wrap=True)
+    title = Text(f"Q (reference): {reference}\nvalues in {unit_name(base)}" + (f", files in {folder}" if folder else ""))
+    values = {
+        key: [Text("failed", style="red") if r.failed and key == BATCH_TABLE_KEYS[0] else "" if r.failed else format_number(np.max(r.comparison.values[key])) for r in results]
+        for key in BATCH_TABLE_KEYS
+    }
+    value_columns = {key: FitColumn(LABELS[key], values[key], justify="right") for key in BATCH_TABLE_KEYS}
+    essential = [k for k in BATCH_TABLE_KEYS if k in keep] or [BATCH_TABLE_KEYS[0]]
+    if "failed" in [str(v) for v in values[BATCH_TABLE_KEYS[0]]] and BATCH_TABLE_KEYS[0] not in essential:
+        essential.insert(0, BATCH_TABLE_KEYS[0])
+    named = FitColumn("file (P)", names)
+    numbered = FitColumn("#", [str(i + 1) for i in range(len(names))], justify="right", style="dim")
+    layouts = [(named, BATCH_TABLE_KEYS), (named, essential), (numbered, BATCH_TABLE_KEYS), (numbered, essential)]
+    for first, keys in layouts:
+        columns = [first] + [value_columns[k] for k in BATCH_TABLE_KEYS if k in keys]
+        if fits(columns, width):
+            break
     notes = []
-    for r, name in zip(results, names):
-        if r.failed:
-            table.add_row(name, Text("failed", style="red"), *[""] * (len(BATCH_TABLE_KEYS) - 1))
-            notes.append(r.error)
-        else:
-            table.add_row(name, *(format_number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS))
+    if len(keys) < len(BATCH_TABLE_KEYS):
+        notes.append(f"not shown at this width: {', '.join(LABELS[k] for k in BATCH_TABLE_KEYS if k not in keys)} (see --format csv)")
+    notes += [r.error for r in results if r.failed]
     if len(results) < total:
         notes.insert(0, f"showing {len(results)} of {total} files")
     if any(not r.failed and r.comparison.info.get("rows") for r in results):
         notes.append("a file holding several rows shows its --reduction (with none: the largest row)")
+    parts = [title, fitted_table(columns, width)]
+    if first is numbered:
+        parts.append(numbered_names(names))
     if notes:
-        table.caption = "\n".join(f"• {note}" for note in notes)
-    return table
+        parts.append(notes_text(notes))
+    return Group(*parts)
 
 
 def print_batch(results, fmt: str, *, reference: str, base: str, total: int) -> None:
@@ -277,7 +309,8 @@ def print_batch(results, fmt: str, *, reference: str, base: str, total: int) -> 
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(batch_records(results, reference=reference), keys=["file"]))
     else:
-        console().print(batch_table(results, reference=reference, base=base, total=total))
+        out = console()
+        out.print(batch_table(results, reference=reference, base=base, total=total, width=out.width))
 
 
 def pairwise_record(m) -> dict:
@@ -298,26 +331,60 @@ def pairwise_csv(m) -> str:
     return buffer.getvalue()
 
 
-def pairwise_table(m):
-    """A rich table of the matrix; columns are numbered to keep it narrow."""
-    from rich.table import Table
+def pairwise_table(m, *, width: int | None = None):
+    """The matrix with numbered rows and columns and the file names beside or below it.
 
+    Values get six significant digits, or three when six do not fit; a matrix
+    too wide even so is not drawn: a line says so and points to csv and html.
+    """
+    from rich.console import Group
+    from rich.text import Text
+
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names
+
+    width = width or DEFAULT_WIDTH
     symmetric = m.metric not in ("kl_pq", "kl_qp")
     label = LABELS.get(m.metric, m.metric)
     folder, names = shared_folder(m.files)
-    title = f"{label} in {unit_name(m.base)}" + (f", files in {folder}" if folder else "")
-    table = Table(title=title, title_justify="left", caption_justify="left")
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("file", overflow="fold")
-    for j in range(len(m.files)):
-        table.add_column(str(j + 1), justify="right", no_wrap=True)
-    for i, name in enumerate(names):
-        table.add_row(str(i + 1), name, *(format_number(v) for v in m.matrix[i]))
+    title = Text(f"{label} in {unit_name(m.base)}" + (f", files in {folder}" if folder else ""))
+    n = len(names)
+    numbers = FitColumn("#", [str(i + 1) for i in range(n)], justify="right", style="dim")
+    named = FitColumn("file", names)
     notes = [] if symmetric else ["rows are P, columns are Q: KL is not symmetric"]
+    layout = None
+    for digits, compact in ((6, False), (6, True), (3, False), (3, True)):
+        cells = [FitColumn(str(j + 1), [_significant(v, digits) for v in m.matrix[:, j]], justify="right") for j in range(n)]
+        for columns in ([numbers, named] + cells, [numbers] + cells):
+            if fits(columns, width, compact):
+                layout = columns, digits, compact
+                break
+        if layout:
+            break
+    if layout is None:
+        line = f"the {n} × {n} matrix is too wide for {width} columns: see --format csv or --format html (a heatmap)"
+        return Group(title, notes_text([line] + notes + [r.error for r in m.failed]))
+    columns, digits, compact = layout
+    if digits < 6:
+        notes.append(f"values to {digits} significant digits at this width (--format csv gives them all)")
+    parts = [title, fitted_table(columns, width, compact)]
+    if named not in columns:
+        parts.append(numbered_names(names))
     notes += [r.error for r in m.failed]
     if notes:
-        table.caption = "\n".join(f"• {note}" for note in notes)
-    return table
+        parts.append(notes_text(notes))
+    return Group(*parts)
+
+
+def _significant(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits (``∞`` spelled out).
+
+    >>> _significant(0.123456789, 3), _significant(float("inf"), 3)
+    ('0.123', '∞')
+    """
+    value = float(value)
+    if math.isinf(value) or value == 0:
+        return format_number(value)
+    return f"{value:.{digits}g}"
 
 
 def print_pairwise(m, fmt: str) -> None:
@@ -327,7 +394,36 @@ def print_pairwise(m, fmt: str) -> None:
     elif fmt == "csv":
         sys.stdout.write(pairwise_csv(m))
     else:
-        console().print(pairwise_table(m))
+        out = console()
+        out.print(pairwise_table(m, width=out.width))
+
+
+def families_table(records: list[dict], *, pairs: int, width: int | None = None):
+    """The families table, fitted to ``width``; too narrow for one table, two, then one block per family."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text
+
+    width = width or DEFAULT_WIDTH
+    title = Text("Distribution families (klcli compare 'family(args)' ...)")
+    column = {
+        "family": FitColumn("family", [r["family"] for r in records]),
+        "parameters": FitColumn("parameters", [r["parameters"] for r in records]),
+        "support": FitColumn("support", [r["support"] for r in records]),
+        "kind": FitColumn("kind", [r["kind"] for r in records]),
+        "closed": FitColumn("closed-form KL(P‖Q) with Q =", [", ".join(r["closed_form_with"]) or "-" for r in records]),
+    }
+    note = notes_text([f"{pairs} closed-form pairs; other pairs use quadrature (1-D) or Monte Carlo."])
+    for groups in ((("family", "parameters", "support", "kind", "closed"),), (("family", "parameters", "support", "kind"), ("family", "closed"))):
+        tables = [[column[name] for name in group] for group in groups]
+        if all(fits(t, width) for t in tables):
+            return Group(title, *(fitted_table(t, width) for t in tables), note)
+    blocks = [
+        f"{r['family']} ({r['kind']}; support {r['support']})\n  parameters: {r['parameters']}\n  closed form with: {', '.join(r['closed_form_with']) or '-'}"
+        for r in records
+    ]
+    return Group(title, Text("\n".join(blocks)), note)
 
 
 class DelayedProgress:
