@@ -79,7 +79,7 @@ def spread_widths(columns: list[FitColumn], width: int, compact: bool = False) -
     >>> spread_widths([FitColumn("a long header", ["x"]), FitColumn("n", ["12345"])], 30)
     [13, 5]
     >>> spread_widths([FitColumn("a long header", ["x"]), FitColumn("n", ["12345"])], 20)
-    [6, 5]
+    [8, 5]
     """
     widths = natural_widths(columns)
     wanted = full_widths(columns)
