@@ -16,7 +16,7 @@ import numpy as np
 
 from klcli import discrete
 from klcli.errors import InputError, UsageError
-from klcli.result import Comparison, parse_base
+from klcli.result import Bins, Comparison, parse_base
 from klcli.sources import Histogram, align, check_weights, read_source
 
 FROM_MODES = ("probs", "logprobs", "logits", "samples")
@@ -134,6 +134,8 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
         p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device
     )
     comparison.notes[:0] = notes
+    if np.ndim(p_probs) == 1:
+        comparison.bins = Bins(p_probs, q_probs, labels)
     return comparison
 
 

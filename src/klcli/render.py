@@ -21,7 +21,7 @@ import numpy as np
 
 from klcli.result import VALUE_KEYS, Comparison
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv", "html")
 
 #: How each value is labelled in the table.
 LABELS = {
@@ -156,7 +156,7 @@ def console(stderr: bool = False):
     """A rich console on stdout (or stderr); imported lazily to keep start-up fast."""
     from rich.console import Console
 
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False)
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | None = None):
@@ -164,7 +164,7 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | No
     from rich.console import Group
     from rich.text import Text
 
-    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, printable
 
     width = width or DEFAULT_WIDTH
     unit = unit_name(c.base)
@@ -192,7 +192,7 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | No
             columns.append(method_column)
         else:
             notes.insert(0, "method: " + "; ".join(f"{m} ({', '.join(LABELS[k] for k in keys if methods[k] == m)})" if len(set(methods.values())) > 1 else m for m in dict.fromkeys(methods.values())))
-    title = Text(f"P: {p_name}\nQ (reference): {q_name}")
+    title = Text(printable(f"P: {p_name}") + "\n" + printable(f"Q (reference): {q_name}"))
     parts = [title, fitted_table(columns, width)]
     if notes:
         parts.append(notes_text(notes))
@@ -211,15 +211,24 @@ def _drop_until_fits(columns, width: int, optional) -> tuple[list, list[str]]:
     return [c for i, c in enumerate(columns) if i not in dropped], [columns[i].header for i in sorted(dropped)]
 
 
-def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str) -> None:
-    """Print one comparison in ``fmt`` (table, json or csv) to stdout."""
+def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str, plot: bool = False) -> None:
+    """Print one comparison in ``fmt`` (table, json, csv or html) to stdout; ``plot`` adds pictures to the table."""
     if fmt == "json":
         sys.stdout.write(to_json(comparison_record(c, p=p_name, q=q_name)) + "\n")
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(comparison_rows(c), keys=["row"] if _is_batch(c) else None))
+    elif fmt == "html":
+        from klcli.report.html import comparison_page
+
+        sys.stdout.write(comparison_page(c, p_name=p_name, q_name=q_name))
     else:
         out = console()
         out.print(comparison_table(c, p_name=p_name, q_name=q_name, width=out.width))
+        if plot:
+            from klcli.report.terminal import comparison_plot
+
+            out.print()
+            out.print(comparison_plot(c, width=out.width))
 
 
 def _is_batch(c: Comparison) -> bool:
@@ -258,6 +267,7 @@ def shared_folder(files) -> tuple[str, list[str]]:
 
 def batch_table(results, *, reference: str, base: str, total: int, width: int | None = None, keep: tuple[str, ...] = ("kl_pq", "js")):
     """One row per file, fitted to ``width``: a failed file's row says so.
+    Returns the rich renderable and whether the rows are numbered.
 
     When the names and every value do not fit, the values other than ``keep``
     are left out (and named in a note); when the names still do not fit, the
@@ -266,11 +276,11 @@ def batch_table(results, *, reference: str, base: str, total: int, width: int | 
     from rich.console import Group
     from rich.text import Text
 
-    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names, printable
 
     width = width or DEFAULT_WIDTH
     folder, names = shared_folder([r.file for r in results])
-    title = Text(f"Q (reference): {reference}\nvalues in {unit_name(base)}" + (f", files in {folder}" if folder else ""))
+    title = Text(printable(f"Q (reference): {reference}") + f"\nvalues in {unit_name(base)}" + (printable(f", files in {folder}") if folder else ""))
     values = {
         key: [Text("failed", style="red") if r.failed and key == BATCH_TABLE_KEYS[0] else "" if r.failed else format_number(np.max(r.comparison.values[key])) for r in results]
         for key in BATCH_TABLE_KEYS
@@ -299,18 +309,28 @@ def batch_table(results, *, reference: str, base: str, total: int, width: int | 
         parts.append(numbered_names(names))
     if notes:
         parts.append(notes_text(notes))
-    return Group(*parts)
+    return Group(*parts), first is numbered
 
 
-def print_batch(results, fmt: str, *, reference: str, base: str, total: int) -> None:
-    """Print batch results in ``fmt`` (table, json or csv) to stdout."""
+def print_batch(results, fmt: str, *, reference: str, base: str, total: int, plot: bool = False, metric: str = "kl_pq") -> None:
+    """Print batch results in ``fmt`` (table, json, csv or html) to stdout; ``plot`` adds a bar per file of ``metric``."""
     if fmt == "json":
         sys.stdout.write(to_json(batch_records(results, reference=reference)) + "\n")
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(batch_records(results, reference=reference), keys=["file"]))
+    elif fmt == "html":
+        from klcli.report.html import batch_page
+
+        sys.stdout.write(batch_page(results, reference=reference, base=base, total=total, metric=metric))
     else:
         out = console()
-        out.print(batch_table(results, reference=reference, base=base, total=total, width=out.width))
+        table, numbered = batch_table(results, reference=reference, base=base, total=total, width=out.width, keep=tuple(dict.fromkeys(("kl_pq", "js", metric))))
+        out.print(table)
+        if plot:
+            from klcli.report.terminal import batch_plot
+
+            out.print()
+            out.print(batch_plot(results, metric=metric, base=base, width=out.width, numbered=numbered))
 
 
 def pairwise_record(m) -> dict:
@@ -340,13 +360,13 @@ def pairwise_table(m, *, width: int | None = None):
     from rich.console import Group
     from rich.text import Text
 
-    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names, printable
 
     width = width or DEFAULT_WIDTH
     symmetric = m.metric not in ("kl_pq", "kl_qp")
     label = LABELS.get(m.metric, m.metric)
     folder, names = shared_folder(m.files)
-    title = Text(f"{label} in {unit_name(m.base)}" + (f", files in {folder}" if folder else ""))
+    title = Text(f"{label} in {unit_name(m.base)}" + (printable(f", files in {folder}") if folder else ""))
     n = len(names)
     numbers = FitColumn("#", [str(i + 1) for i in range(n)], justify="right", style="dim")
     named = FitColumn("file", names)
@@ -387,15 +407,24 @@ def _significant(value: float, digits: int) -> str:
     return f"{value:.{digits}g}"
 
 
-def print_pairwise(m, fmt: str) -> None:
-    """Print a pairwise matrix in ``fmt`` (table, json or csv) to stdout."""
+def print_pairwise(m, fmt: str, *, plot: bool = False) -> None:
+    """Print a pairwise matrix in ``fmt`` (table, json, csv or html) to stdout; ``plot`` adds a shaded matrix."""
     if fmt == "json":
         sys.stdout.write(to_json(pairwise_record(m)) + "\n")
     elif fmt == "csv":
         sys.stdout.write(pairwise_csv(m))
+    elif fmt == "html":
+        from klcli.report.html import pairwise_page
+
+        sys.stdout.write(pairwise_page(m))
     else:
         out = console()
         out.print(pairwise_table(m, width=out.width))
+        if plot:
+            from klcli.report.terminal import pairwise_plot
+
+            out.print()
+            out.print(pairwise_plot(m, width=out.width))
 
 
 def families_table(records: list[dict], *, pairs: int, width: int | None = None):

@@ -83,6 +83,8 @@ class Comparison:
     base: str = "e"
     info: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: The two aligned 1-D distributions of a histogram comparison, for pictures (not output as data).
+    bins: "Bins | None" = field(default=None, repr=False)
 
     @classmethod
     def from_nats(
@@ -141,7 +143,25 @@ class Comparison:
             values["js_distance"] = _sqrt(values["js"])
             if "js" in stderr:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
-        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes))
+        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes), self.bins)
+
+
+@dataclass
+class Bins:
+    """The normalised P and Q of a histogram comparison on their common bins.
+
+    >>> b = Bins(np.array([0.5, 0.5]), np.array([0.25, 0.75]), ["a", "b"])
+    >>> b.names()
+    ['a', 'b']
+    """
+
+    p: np.ndarray
+    q: np.ndarray
+    labels: list[str] | None = None
+
+    def names(self) -> list[str]:
+        """The bin labels, or their 0-based indices as text."""
+        return list(self.labels) if self.labels is not None else [str(i) for i in range(len(self.p))]
 
 
 def _sqrt(value: Value) -> Value:

@@ -37,6 +37,8 @@ def compare(
     bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", help="--from samples: half-sample resamples for standard errors (default 20 up to 100,000 samples, else 0).", min=0)] = None,
     standardize: Annotated[bool, typer.Option("--standardize/--no-standardize", help="--from samples: scale each dimension by its pooled standard deviation.")] = True,
     columns: Annotated[Optional[str], typer.Option("--columns", help="--from samples: comma-separated columns (names, or 0-based indices) to use.")] = None,
+    plot: o.Plot = False,
+    output: o.Output = None,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -47,11 +49,15 @@ def compare(
       klcli compare student.npy teacher.npy --from logits -T 2
       klcli compare 'normal(0,1)' 'studentt(df=3)'
       klcli compare before.csv after.csv --from samples --k 5
+      klcli compare today.csv baseline.csv --plot
+      klcli compare today.csv baseline.csv --format html -o report.html
     """
+    from klcli.cli.output import check_plot, output_to
     from klcli.compare import CompareOptions, compare_sources
     from klcli.render import print_comparison
 
     check_metric(metric, fail_above)
+    check_plot(plot, fmt.value)
     options = CompareOptions(
         base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
         engine=engine.value, samples=samples, seed=seed, device=device, column=column, key=key,
@@ -59,8 +65,9 @@ def compare(
         k=k, bootstrap=bootstrap, standardize=standardize,
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
     )
-    comparison = compare_sources(p, q, options)
-    print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q))
+    with output_to(output):
+        comparison = compare_sources(p, q, options)
+        print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q), plot=plot)
     if fail_above is not None and exceeds(comparison.values[metric], fail_above):
         print(f"klcli: {metric} exceeds {fail_above:g}", file=sys.stderr)
         raise typer.Exit(ExitCode.THRESHOLD)

@@ -20,6 +20,10 @@ def families(fmt: o.Format = o.OutputFormat.table) -> None:
     from klcli.families import catalogue
     from klcli.render import console, records_to_csv, to_json
 
+    if fmt == o.OutputFormat.html:
+        from klcli.errors import UsageError
+
+        raise UsageError("--format html is for compare and batch; families prints a table, json or csv")
     closed = pairs()
     records = [
         {

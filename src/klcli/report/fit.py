@@ -30,6 +30,18 @@ class FitColumn:
     options: dict = field(default_factory=dict)
 
 
+def printable(text: str) -> str:
+    r"""``text`` with control and other unprintable characters escaped, so that data
+    (a file name, a label) can never move the cursor or colour the terminal.
+
+    >>> print(printable("a\x1b[31mb\tc"))
+    a\x1b[31mb\tc
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def cell_width(cell: Any) -> int:
     """Terminal cells taken by the longest line of ``cell``."""
     from rich.cells import cell_len
@@ -108,7 +120,7 @@ def fitted_table(columns: list[FitColumn], width: int, compact: bool = False):
     for column, w in zip(columns, spread_widths(columns, width, compact)):
         table.add_column(column.header, justify=column.justify, style=column.style, width=w, overflow="fold", **column.options)
     for row in zip(*(c.cells for c in columns)):
-        table.add_row(*row)
+        table.add_row(*(printable(cell) if isinstance(cell, str) else cell for cell in row))
     return table
 
 
@@ -120,7 +132,7 @@ def notes_text(notes: list[str]):
     grid.add_column(width=1)
     grid.add_column()
     for note in notes:
-        grid.add_row("•", note)
+        grid.add_row("•", printable(note))
     return grid
 
 
@@ -129,4 +141,4 @@ def numbered_names(names: list[str]):
     from rich.text import Text
 
     digits = len(str(len(names)))
-    return Text("\n".join(f"{i + 1:>{digits}}  {name}" for i, name in enumerate(names)))
+    return Text("\n".join(f"{i + 1:>{digits}}  {printable(name)}" for i, name in enumerate(names)))

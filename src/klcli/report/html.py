@@ -1,0 +1,208 @@
+"""``--format html``: one self-contained page that works offline.
+
+Everything is inline: the style sheet, and the charts as SVG (:mod:`klcli.report.charts`).
+A Content-Security-Policy forbids the page any request (``default-src 'none'``;
+only ``data:`` images, which the heatmap's embedded PNG is, and the inline
+style). Every name and label is data, escaped with :func:`html.escape`.
+
+>>> print(esc('<b>"x" & y</b>'))
+&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from klcli.report.fit import printable
+
+#: Forbids the page every request: no script, font, frame or remote image; inline styles and data: images only.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+#: Bins in the compare page's chart and table; the rest are summed in one row.
+TOP_BINS = 20
+
+#: Bars in the batch page's chart (the largest values); the table lists every file.
+MAX_BARS = 60
+
+STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 2em auto; max-width: 60em; padding: 0 1em; }
+h1 { font-size: 1.5em; margin-bottom: .2em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: .8em 0; } th, td { padding: .2em .7em; border-bottom: 1px solid #eee; text-align: left; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; } code { background: #f4f4f4; padding: 0 .25em; }
+.drift { color: #b00020; font-weight: 600; } .ok { color: #1b7f3b; } .warn { color: #a15c00; font-weight: 600; }
+.muted { color: #666; } figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
+ul.notes { color: #444; } .scroll { overflow-x: auto; } td { white-space: nowrap; }
+"""
+
+
+def esc(value: Any) -> str:
+    """Text for HTML: control characters shown escaped, then ``& < > " '`` escaped."""
+    return html.escape(printable(str(value)), quote=True)
+
+
+def number(value: Any) -> str:
+    """A value as the tables print it (six significant digits, ``∞``)."""
+    from klcli.render import format_number
+
+    return esc(format_number(value)) if value is not None and value != "" else ""
+
+
+def page(title: str, body: Iterable[str]) -> str:
+    """The whole document around ``body`` (strings of HTML already escaped)."""
+    from klcli import __version__
+
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + f"\n<p class=\"muted\">klcli {esc(__version__)}: a self-contained report; it loads nothing.</p>\n</body>\n</html>\n"
+    )
+
+
+def table(headers: list[tuple[str, bool]], rows: Iterable[list[str]]) -> str:
+    """An HTML table; ``headers`` are ``(text, numeric)``, cells are escaped HTML already."""
+    numeric = ' class="num"'
+    head = "".join(f"<th{numeric if num else ''}>{esc(text)}</th>" for text, num in headers)
+    lines = []
+    for row in rows:
+        cells = "".join(f"<td{numeric if num else ''}>{cell}</td>" for (_, num), cell in zip(headers, row))
+        lines.append(f"<tr>{cells}</tr>")
+    return f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>" + "".join(lines) + "</tbody></table></div>"
+
+
+def notes_list(notes: list[str]) -> str:
+    return "<ul class=\"notes\">" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else ""
+
+
+def figure(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption class=\"muted\">{esc(caption)}</figcaption></figure>"
+
+
+# ---------------------------------------------------------------------------
+# compare
+
+
+def comparison_page(c, *, p_name: str, q_name: str) -> str:
+    """The compare report: the values, the divergence bars, and the bins that drive KL(P‖Q)."""
+    from klcli.discrete import kl_terms
+    from klcli.render import LABELS, unit_name
+    from klcli.report import charts
+    from klcli.result import parse_base
+
+    unit = unit_name(c.base)
+    body = [
+        "<h1>klcli compare</h1>",
+        f"<p>P: <code>{esc(p_name)}</code><br>Q (reference): <code>{esc(q_name)}</code><br>values in {esc(unit)}</p>",
+    ]
+    keys = [k for k in c.values if k in LABELS]
+    batch = any(np.ndim(c.values[k]) for k in keys)
+    if batch:
+        rows = np.asarray(c.values["kl_pq"]).ravel()
+        headers = [("row", True)] + [(LABELS[k], True) for k in keys]
+        body.append(table(headers, ([str(i)] + [number(np.asarray(c.values[k]).ravel()[i]) for k in keys] for i in range(len(rows)))))
+        body.append(figure(charts.bars([f"row {i}" for i in range(len(rows))], list(rows), xlabel=f"KL(P‖Q), {unit}"), "KL(P‖Q) of each row"))
+    else:
+        headers = [("quantity", False), (f"value ({unit})", True)] + ([("± std. error", True)] if c.stderr else []) + [("method", False)]
+        body.append(table(headers, (
+            [esc(LABELS[k]), number(c.values[k])] + ([number(c.stderr.get(k, ""))] if c.stderr else []) + [esc(c.method.get(k, "").replace("_", " "))]
+            for k in keys
+        )))
+        shown = [k for k in ("kl_pq", "kl_qp", "js") if k in c.values]
+        body.append(figure(charts.bars([LABELS[k] for k in shown], [c.values[k] for k in shown], xlabel=unit), "divergences (an infinite value is drawn as a full dark bar marked ∞)"))
+    body.append(notes_list(list(c.notes)))
+    if c.bins is not None:
+        body += _bins_section(c.bins, kl_terms(c.bins.p, c.bins.q) / parse_base(c.base)[1], unit)
+    return page(f"klcli compare {p_name} vs {q_name}", body)
+
+
+def _bins_section(bins, terms: np.ndarray, unit: str) -> list[str]:
+    from klcli.report import charts
+
+    names = bins.names()
+    k = len(names)
+    order = np.argsort(-terms, kind="stable")
+    top = order if k <= TOP_BINS + 1 else order[:TOP_BINS]
+    rows = [(names[i], bins.p[i], bins.q[i], terms[i]) for i in top]
+    if len(top) < k:
+        rest = order[len(top):]
+        rows.append((f"({k - len(top)} other bins)", bins.p[rest].sum(), bins.q[rest].sum(), terms[rest].sum()))
+    total = float(terms.sum())
+    share = (lambda t: f"{t / total:.1%}") if math.isfinite(total) and total > 0 else (lambda t: "")
+    chart = charts.shares([r[0] for r in rows], np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), np.array([r[3] for r in rows], dtype=float), unit=unit)
+    return [
+        "<h2>Which bins drive KL(P‖Q)</h2>",
+        f"<p>Each bin adds p·log(p/q) − p + q (never negative; the terms sum to KL(P‖Q)). "
+        f"The {len(top)} largest of {k} bins{', the rest summed' if len(top) < k else ''}.</p>",
+        figure(chart, "shares of P and Q per bin, and each bin's term of KL(P‖Q)"),
+        table([("bin", False), ("P share", True), ("Q share", True), (f"KL term ({unit})", True), ("of KL(P‖Q)", True)],
+              ([esc(name), f"{p:.2%}", f"{q:.2%}", number(t), share(t) if math.isfinite(t) else "∞"] for name, p, q, t in rows)),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# batch
+
+
+def batch_page(results, *, reference: str, base: str, total: int, metric: str) -> str:
+    """The batch report: a bar per file of ``metric`` (the largest :data:`MAX_BARS`) and every file's values."""
+    from klcli.render import BATCH_TABLE_KEYS, LABELS, shared_folder, unit_name
+    from klcli.report import charts
+
+    unit = unit_name(base)
+    folder, names = shared_folder([r.file for r in results])
+    body = [
+        "<h1>klcli batch</h1>",
+        f"<p>Q (reference): <code>{esc(reference)}</code><br>values in {esc(unit)}"
+        + (f"<br>files in <code>{esc(folder)}</code>" if folder else "")
+        + (f"<br>showing {len(results)} of {total} files" if len(results) < total else "") + "</p>",
+    ]
+    done = [(name, float(np.max(r.comparison.values[metric]))) for name, r in zip(names, results) if not r.failed]
+    if done:
+        ranked = sorted(done, key=lambda item: -item[1] if not math.isnan(item[1]) else 0)[:MAX_BARS] if len(done) > MAX_BARS else done
+        caption = f"{LABELS.get(metric, metric)} of each file" + (f" (the {MAX_BARS} largest of {len(done)})" if len(done) > MAX_BARS else "")
+        body.append(figure(charts.bars([n for n, _ in ranked], [v for _, v in ranked], xlabel=f"{LABELS.get(metric, metric)}, {unit}"), caption))
+    headers = [("file (P)", False)] + [(LABELS[k], True) for k in BATCH_TABLE_KEYS]
+    rows = []
+    for name, r in zip(names, results):
+        if r.failed:
+            rows.append([esc(name), f"<span class=\"drift\">failed</span>: {esc(r.error)}"] + [""] * (len(BATCH_TABLE_KEYS) - 1))
+        else:
+            rows.append([esc(name)] + [number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS])
+    body.append(table(headers, rows))
+    return page(f"klcli batch against {reference}", body)
+
+
+def pairwise_page(m) -> str:
+    """The pairwise report: a heatmap in cluster order, the files in that order, and the matrix."""
+    from klcli.render import LABELS, shared_folder, unit_name
+    from klcli.report import charts
+    from klcli.report.terminal import cluster_display_order
+
+    label = LABELS.get(m.metric, m.metric)
+    unit = unit_name(m.base)
+    folder, names = shared_folder(list(m.files))
+    order = cluster_display_order(m)
+    matrix = np.asarray(m.matrix, dtype=float)[np.ix_(order, order)]
+    ordered = [names[i] for i in order]
+    body = [
+        "<h1>klcli batch --pairwise</h1>",
+        f"<p>{esc(label)} in {esc(unit)} between every pair of {len(names)} files"
+        + (f" in <code>{esc(folder)}</code>" if folder else "")
+        + (". Rows are P, columns are Q: KL is not symmetric." if m.metric in ("kl_pq", "kl_qp") else ".") + "</p>",
+        figure(charts.heatmap(matrix, title=f"{label} ({unit}), files in cluster order"),
+               "files numbered in hierarchical-clustering order (average linkage, optimal leaf order) as in the table below: alike files sit together"),
+        notes_list([r.error for r in m.failed]),
+    ]
+    if len(names) <= 30:
+        headers = [("#", True), ("file", False)] + [(str(j + 1), True) for j in range(len(names))]
+        body.append(table(headers, ([str(i + 1), esc(name)] + [number(v) for v in row] for i, (name, row) in enumerate(zip(ordered, matrix)))))
+    else:
+        body.append(table([("#", True), ("file", False)], ([str(i + 1), esc(name)] for i, name in enumerate(ordered))))
+        body.append("<p class=\"muted\">The matrix itself: <code>--format csv</code>.</p>")
+    return page("klcli batch --pairwise", body)
