@@ -30,6 +30,7 @@ from klcli.drift import (
     load_config,
     metric_terms,
     parse_bins,
+    plan_columns,
 )
 from klcli.errors import InputError, UsageError
 from klcli.tables import open_table
@@ -403,17 +404,17 @@ def test_parquet_reference_sampled_from_row_groups(tmp_path, monkeypatch):
     """With Parquet statistics the first pass reads a few row groups; counts stay exact."""
     import pandas as pd
 
-    import klcli.drift as drift
+    import klcli.drift.engines.local as local
 
-    monkeypatch.setattr(drift, "SAMPLE_ROWS", 500)
+    monkeypatch.setattr(local, "SAMPLE_ROWS", 500)
     rng = np.random.default_rng(11)
     values = rng.normal(size=50_000)
     values[rng.random(values.size) < 0.01] = np.nan
     path = tmp_path / "ref.parquet"
     pd.DataFrame({"x": values, "y": rng.exponential(size=values.size)}).to_parquet(path, row_group_size=1_000)
     reference = open_table(str(path))
-    plans = drift.plan_columns(reference, reference, DriftOptions())
-    stats, _, sample = drift._profile_from_footer(reference, plans)
+    plans = plan_columns(reference, reference, DriftOptions())
+    stats, _, sample = local._profile_from_footer(reference, plans)
     assert stats["x"].minimum == np.nanmin(values) and stats["x"].maximum == np.nanmax(values)
     assert stats["x"].count + stats["x"].missing == values.size and 0 < sample.values("x").size <= 3_000
     report = check_drift(reference, table_from(pd.DataFrame({"x": rng.normal(size=5000), "y": rng.exponential(size=5000)})))
@@ -426,11 +427,11 @@ def test_parquet_reference_sampled_from_row_groups(tmp_path, monkeypatch):
 def test_footer_shortcut_needs_many_row_groups_and_numeric_columns(tmp_path):
     import pandas as pd
 
-    import klcli.drift as drift
+    import klcli.drift.engines.local as local
 
     path = tmp_path / "small.parquet"
     pd.DataFrame({"x": np.arange(100.0), "c": ["a", "b"] * 50}).to_parquet(path, row_group_size=10)
     reference = open_table(str(path))
-    assert drift._profile_from_footer(reference, drift.plan_columns(reference, reference, DriftOptions())) is None
-    only_x = drift.plan_columns(reference, reference, DriftOptions(columns=["x"]))
-    assert drift._profile_from_footer(reference, only_x) is None  # 10 row groups hold fewer rows than the sample
+    assert local._profile_from_footer(reference, plan_columns(reference, reference, DriftOptions())) is None
+    only_x = plan_columns(reference, reference, DriftOptions(columns=["x"]))
+    assert local._profile_from_footer(reference, only_x) is None  # 10 row groups hold fewer rows than the sample

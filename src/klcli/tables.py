@@ -309,6 +309,8 @@ def _read_schema(table: Table):
         # A column that is empty in the first block is inferred as null: read it as text.
         fields = [pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type) for f in reader.schema]
         return pa.schema(fields), None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{table.name}: column names are not UTF-8 text (byte 0x{error.object[error.start]:02x}); save the file as UTF-8") from None
     except (OSError, pa.ArrowException) as error:
         what = {"parquet": "Parquet file", "jsonl": "JSON-lines file"}.get(table.fmt, f"{table.fmt.upper()} table")
         raise InputError(f"{table.name}: not a valid {what} ({str(error).splitlines()[0]})") from None
@@ -367,8 +369,8 @@ def numeric_values(array, *, table: Table, column: str, first_row: int) -> np.nd
         array, kind = array.dictionary_decode(), kind.value_type
     if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
         return _float64_view(array)
-    if pa.types.is_temporal(kind):
-        return _float64_view(pc.cast(array, pa.int64()))
+    if pa.types.is_temporal(kind):  # days (date32), or the type's unit since the epoch
+        return _float64_view(pc.cast(array, pa.int32() if pa.types.is_date32(kind) else pa.int64()))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         cleaned = pc.if_else(pc.is_in(pc.utf8_trim_whitespace(array), pa.array(MISSING_TOKENS)), pa.scalar(None, kind), array)
         try:
@@ -390,7 +392,7 @@ def _float64_view(array) -> np.ndarray:
     import pyarrow.compute as pc
 
     if array.type != pa.float64():
-        array = array.cast(pa.float64())
+        array = array.cast(pa.float64(), safe=False)  # int64 beyond 2**53 rounds to the nearest double
     if array.null_count:
         array = pc.fill_null(array, float("nan"))
     return np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array), offset=array.offset * 8)
