@@ -164,7 +164,8 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | No
     from rich.console import Group
     from rich.text import Text
 
-    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, printable
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text
+    from klcli.text import escape_terminal
 
     width = width or DEFAULT_WIDTH
     unit = unit_name(c.base)
@@ -192,7 +193,7 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | No
             columns.append(method_column)
         else:
             notes.insert(0, "method: " + "; ".join(f"{m} ({', '.join(LABELS[k] for k in keys if methods[k] == m)})" if len(set(methods.values())) > 1 else m for m in dict.fromkeys(methods.values())))
-    title = Text(printable(f"P: {p_name}") + "\n" + printable(f"Q (reference): {q_name}"))
+    title = Text(escape_terminal(f"P: {p_name}") + "\n" + escape_terminal(f"Q (reference): {q_name}"))
     parts = [title, fitted_table(columns, width)]
     if notes:
         parts.append(notes_text(notes))
@@ -276,11 +277,12 @@ def batch_table(results, *, reference: str, base: str, total: int, width: int | 
     from rich.console import Group
     from rich.text import Text
 
-    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names, printable
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names
+    from klcli.text import escape_terminal
 
     width = width or DEFAULT_WIDTH
     folder, names = shared_folder([r.file for r in results])
-    title = Text(printable(f"Q (reference): {reference}") + f"\nvalues in {unit_name(base)}" + (printable(f", files in {folder}") if folder else ""))
+    title = Text(escape_terminal(f"Q (reference): {reference}") + f"\nvalues in {unit_name(base)}" + (escape_terminal(f", files in {folder}") if folder else ""))
     values = {
         key: [Text("failed", style="red") if r.failed and key == BATCH_TABLE_KEYS[0] else "" if r.failed else format_number(np.max(r.comparison.values[key])) for r in results]
         for key in BATCH_TABLE_KEYS
@@ -360,13 +362,14 @@ def pairwise_table(m, *, width: int | None = None):
     from rich.console import Group
     from rich.text import Text
 
-    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names, printable
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text, numbered_names
+    from klcli.text import escape_terminal
 
     width = width or DEFAULT_WIDTH
     symmetric = m.metric not in ("kl_pq", "kl_qp")
     label = LABELS.get(m.metric, m.metric)
     folder, names = shared_folder(m.files)
-    title = Text(f"{label} in {unit_name(m.base)}" + (printable(f", files in {folder}") if folder else ""))
+    title = Text(f"{label} in {unit_name(m.base)}" + (escape_terminal(f", files in {folder}") if folder else ""))
     n = len(names)
     numbers = FitColumn("#", [str(i + 1) for i in range(n)], justify="right", style="dim")
     named = FitColumn("file", names)

@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from klcli.errors import UsageError
-from klcli.report.fit import printable
+from klcli.text import escape_terminal
 
 P_COLOUR, Q_COLOUR, BAR_COLOUR, INF_COLOUR = "#1f77b4", "#d62728", "#4c72b0", "#8c1c13"
 
@@ -45,7 +45,7 @@ def label(text: str, limit: int = 40) -> str:
     >>> print(label("cost in $ (2$)"))
     cost in \\$ (2\\$)
     """
-    text = printable(str(text))
+    text = escape_terminal(text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text.replace("$", r"\$")

@@ -12,8 +12,10 @@ left out by the caller and said in a note.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from klcli.text import escape_terminal
 
 #: Width rich gives a plain terminal or a CI log when it cannot ask (and COLUMNS is unset).
 DEFAULT_WIDTH = 80
@@ -27,19 +29,6 @@ class FitColumn:
     cells: list[Any]
     justify: str = "left"
     style: str | None = None
-    options: dict = field(default_factory=dict)
-
-
-def printable(text: str) -> str:
-    r"""``text`` with control and other unprintable characters escaped, so that data
-    (a file name, a label) can never move the cursor or colour the terminal.
-
-    >>> print(printable("a\x1b[31mb\tc"))
-    a\x1b[31mb\tc
-    """
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def cell_width(cell: Any) -> int:
@@ -118,9 +107,9 @@ def fitted_table(columns: list[FitColumn], width: int, compact: bool = False):
     options = dict(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0)) if compact else {}
     table = Table(title_justify="left", caption_justify="left", **options)
     for column, w in zip(columns, spread_widths(columns, width, compact)):
-        table.add_column(column.header, justify=column.justify, style=column.style, width=w, overflow="fold", **column.options)
+        table.add_column(column.header, justify=column.justify, style=column.style, width=w, overflow="fold")
     for row in zip(*(c.cells for c in columns)):
-        table.add_row(*(printable(cell) if isinstance(cell, str) else cell for cell in row))
+        table.add_row(*(escape_terminal(cell) if isinstance(cell, str) else cell for cell in row))
     return table
 
 
@@ -132,7 +121,7 @@ def notes_text(notes: list[str]):
     grid.add_column(width=1)
     grid.add_column()
     for note in notes:
-        grid.add_row("•", printable(note))
+        grid.add_row("•", escape_terminal(note))
     return grid
 
 
@@ -141,4 +130,4 @@ def numbered_names(names: list[str]):
     from rich.text import Text
 
     digits = len(str(len(names)))
-    return Text("\n".join(f"{i + 1:>{digits}}  {printable(name)}" for i, name in enumerate(names)))
+    return Text("\n".join(f"{i + 1:>{digits}}  {escape_terminal(name)}" for i, name in enumerate(names)))

@@ -11,13 +11,12 @@ style). Every name and label is data, escaped with :func:`html.escape`.
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any, Iterable
 
 import numpy as np
 
-from klcli.report.fit import printable
+from klcli.text import escape_html
 
 #: Forbids the page every request: no script, font, frame or remote image; inline styles and data: images only.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -40,8 +39,8 @@ ul.notes { color: #444; } .scroll { overflow-x: auto; } td { white-space: nowrap
 
 
 def esc(value: Any) -> str:
-    """Text for HTML: control characters shown escaped, then ``& < > " '`` escaped."""
-    return html.escape(printable(str(value)), quote=True)
+    """Text for HTML: control characters spelled out, then ``& < > " '`` escaped (:func:`klcli.text.escape_html`)."""
+    return escape_html(value)
 
 
 def number(value: Any) -> str:

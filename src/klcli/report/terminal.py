@@ -7,7 +7,7 @@ the axis, Q to the right).
 >>> bar(0.5, 1.0, 8)
 '████'
 >>> bar(0.3, 1.0, 4)
-'█▏'
+'█▎'
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-from klcli.report.fit import DEFAULT_WIDTH, printable
+from klcli.report.fit import DEFAULT_WIDTH
+from klcli.text import escape_terminal
 
 #: How many bins the share chart shows before summing the rest in one row.
 TOP_BINS = 10
@@ -59,7 +60,7 @@ def short(value: float) -> str:
 
 def clip(text: str, width: int) -> str:
     """``text`` shortened to ``width`` cells with ``…`` (labels in a picture only)."""
-    text = printable(text)
+    text = escape_terminal(text)
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
@@ -69,7 +70,7 @@ def bar_chart(rows: list[tuple[str, float]], *, width: int, unit: str, style: st
 
     finite = [v for _, v in rows if math.isfinite(v)]
     scale = max(finite, default=0.0) or 1.0
-    label_width = min(max((len(printable(name)) for name, _ in rows), default=1), max(width // 3, 8))
+    label_width = min(max((len(escape_terminal(name)) for name, _ in rows), default=1), max(width // 3, 8))
     value_width = max((len(short(v)) for _, v in rows), default=1)
     room = max(width - label_width - value_width - 2, 1)
     text = Text()
@@ -99,7 +100,7 @@ def share_chart(names: list[str], p: np.ndarray, q: np.ndarray, terms: np.ndarra
         rest = order[len(shown):]
         rows.append((f"({k - len(shown)} other bins)", float(p[rest].sum()), float(q[rest].sum()), float(terms[rest].sum())))
     total = float(np.sum(terms))
-    label_width = min(max(len(printable(r[0])) for r in rows), max(width // 5, 10))
+    label_width = min(max(len(escape_terminal(r[0])) for r in rows), max(width // 5, 10))
     term_texts = [short(t / unit_scale) + ("" if not math.isfinite(total) or total == 0 else f" {t / total:4.0%}") for *_, t in rows]
     term_width = max(max(len(t) for t in term_texts), len("KL term"))
     share_width = 6
