@@ -260,3 +260,68 @@ def test_failed_run_leaves_the_old_file_alone(tmp_path):
     result = run_cli("compare", "0.2,0.8", "0.5,0.5,0.1", "--format", "json", "--output", target)
     assert result.exit_code == 2
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["r.json"]
+
+
+# ---------------------------------------------------------------------------
+# drift
+
+DRIFT = (EXAMPLES / "drift" / "reference.csv", EXAMPLES / "drift" / "current.csv")
+
+
+@pytest.mark.parametrize("width", (60, 80, 120))
+def test_drift_plot_draws_each_drifting_column(width):
+    from typer.testing import CliRunner
+
+    from klcli.cli import app
+
+    result = CliRunner().invoke(app, ["drift", str(DRIFT[0]), str(DRIFT[1]), "--plot"], env={"COLUMNS": str(width)})
+    assert result.exit_code == 1
+    plots = result.stdout[result.stdout.index("session_minutes: js_distance"):]
+    assert "plan: js_distance" in plots
+    assert "age: js_distance" not in result.stdout  # ok columns are not drawn
+    assert all(len(line) <= width for line in plots.splitlines())
+    shares = re.findall(r"(\d+\.\d)% │ +(\d+\.\d)%", plots.split("plan: js_distance")[1])
+    assert sum(float(c) for c, _ in shares) == pytest.approx(100, abs=0.3)
+
+
+def test_drift_plot_with_json_is_an_error():
+    result = run_cli("drift", *DRIFT, "--plot", "--format", "json")
+    assert result.exit_code == 2 and "--plot draws pictures beside --format table" in result.stderr
+
+
+def test_drift_page_has_verdicts_p_values_and_a_histogram_per_column():
+    needs_matplotlib()
+    result = run_cli("drift", *DRIFT, "--format", "html")
+    assert result.exit_code == 1  # drift found: the exit code does not depend on the format
+    page = result.stdout
+    check_offline(page)
+    record = run_cli("drift", *DRIFT, "--format", "json").json()
+    assert page.count("<svg") == len(record["columns"])
+    for column in record["columns"]:
+        assert f">{column['column']} <span class=\"{column['severity']}\">" in page
+    assert "noise floor" in page and "p-value" in page and "&lt;1e-300" in page
+
+
+def test_drift_page_of_100_columns_stays_under_2_mb(tmp_path):
+    needs_matplotlib()
+    rng = np.random.default_rng(3)
+    n = 2000
+    header = ",".join(f"c{j}" for j in range(100))
+    reference = rng.normal(size=(n, 100))
+    current = rng.normal(size=(n, 100)) + np.linspace(0, 1, 100)
+    for path, data in (("ref.csv", reference), ("cur.csv", current)):
+        np.savetxt(tmp_path / path, data, delimiter=",", header=header, comments="", fmt="%.4f")
+    target = tmp_path / "drift.html"
+    result = run_cli("drift", tmp_path / "ref.csv", tmp_path / "cur.csv", "--format", "html", "--output", target)
+    assert result.exit_code == 1, result.stderr
+    page = target.read_text()
+    check_offline(page)
+    assert page.count("<svg") == 100
+    assert target.stat().st_size < 2_000_000, target.stat().st_size
+
+
+def test_drift_output_is_atomic(tmp_path):
+    result = run_cli("drift", *DRIFT, "--format", "json", "--output", tmp_path / "no" / "such.json")
+    assert result.exit_code == 2 and "cannot write the output" in result.stderr and os.listdir(tmp_path) == []
+    assert run_cli("drift", *DRIFT, "--format", "json", "--output", tmp_path / "d.json").exit_code == 1
+    assert json.loads((tmp_path / "d.json").read_text())["drifted"] is True

@@ -644,13 +644,27 @@ def drift_junit(report: dict, *, reference: str, current: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_drift(report: dict, fmt: str, *, reference: str, current: str) -> None:
-    """Print a drift report in ``fmt`` (table, json, csv or markdown) to stdout."""
+def print_drift(report: dict, fmt: str, *, reference: str, current: str, plot: bool = False, report_object=None) -> None:
+    """Print a drift report in ``fmt`` (table, json, csv, markdown or html) to stdout.
+
+    ``report_object`` (the :class:`~klcli.drift.DriftReport` behind ``report``)
+    holds every column's bins, for ``plot`` and html.
+    """
     if fmt == "json":
         sys.stdout.write(to_json(report) + "\n")
     elif fmt == "csv":
         sys.stdout.write(drift_csv(plain(report)))
     elif fmt == "markdown":
         sys.stdout.write(drift_markdown(report, reference=reference, current=current))
+    elif fmt == "html":
+        from klcli.report.html import drift_page
+
+        sys.stdout.write(drift_page(report_object, reference=reference, current=current))
     else:
-        console().print(drift_table(report, reference=reference, current=current))
+        out = console()
+        out.print(drift_table(report, reference=reference, current=current))
+        if plot:
+            from klcli.report.terminal import drift_plot
+
+            out.print()
+            out.print(drift_plot(report_object, width=out.width))

@@ -18,7 +18,8 @@ import numpy as np
 
 from klcli.text import escape_html
 
-#: Forbids the page every request: no script, font, frame or remote image; inline styles and data: images only.
+#: Forbids the page every request: no script, font, frame or remote image; inline styles and data: images only
+#: (in-page links like ``#col-3`` are not requests).
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 #: Bins in the compare page's chart and table; the rest are summed in one row.
@@ -28,7 +29,7 @@ TOP_BINS = 20
 MAX_BARS = 60
 
 STYLE = """
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 2em auto; max-width: 60em; padding: 0 1em; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 2em auto; max-width: 75em; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: .2em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .8em 0; } th, td { padding: .2em .7em; border-bottom: 1px solid #eee; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; } code { background: #f4f4f4; padding: 0 .25em; }
@@ -205,3 +206,60 @@ def pairwise_page(m) -> str:
         body.append(table([("#", True), ("file", False)], ([str(i + 1), esc(name)] for i, name in enumerate(ordered))))
         body.append("<p class=\"muted\">The matrix itself: <code>--format csv</code>.</p>")
     return page("klcli batch --pairwise", body)
+
+
+# ---------------------------------------------------------------------------
+# drift
+
+
+def drift_page(report, *, reference: str, current: str) -> str:
+    """The drift report: the verdict, a summary table, then each column's histogram and contributions."""
+    from klcli.render import drift_notes, drift_summary
+    from klcli.report import charts
+
+    record = report.record()
+    columns = record["columns"]
+    verdict = "drift" if record["drifted"] else "ok"
+    body = [
+        "<h1>klcli drift</h1>",
+        f"<p>Reference <code>{esc(reference)}</code>, current <code>{esc(current)}</code>.</p>",
+        f"<p class=\"{verdict}\">{esc(drift_summary(record))}</p>",
+        f"<p class=\"muted\">The table drifts when {esc(record['rule'])}; a column drifts when its metric exceeds the threshold "
+        "and the change is significant (G-test, Holm-adjusted p-value).</p>",
+    ]
+    headers = [("column", False), ("kind", False), ("metric", False), ("value", True), ("threshold", True),
+               ("p-value (Holm)", True), ("noise floor", True), ("severity", False), ("status", False)]
+    body.append(table(headers, (
+        [f"<a href=\"#col-{i}\">{esc(c['column'])}</a>", esc(c["kind"]), esc(c["metric"]), number(c["value"]), number(c["threshold"]),
+         _p_value(c.get("p_value_adjusted", c["p_value"])), number(c["noise_floor"]), f"<span class=\"{c['severity']}\">{esc(c['severity'])}</span>", esc(c["status"])]
+        for i, c in enumerate(columns)
+    )))
+    body.append(notes_list(drift_notes(record)))
+    for i, (c, column) in enumerate(zip(columns, report.columns)):
+        body.append(f"<h2 id=\"col-{i}\">{esc(c['column'])} <span class=\"{c['severity']}\">{esc(c['severity'])}</span></h2>")
+        facts = [f"{esc(c['kind'])}, {esc(c['metric'])}" + (f" = {number(c['value'])} {esc(c['unit'])}" if c["value"] is not None else "")]
+        if c["threshold"] is not None:
+            facts.append(f"threshold {number(c['threshold'])}")
+        if c["p_value"] is not None:
+            facts.append(f"p-value {_p_value(c['p_value'])} (Holm-adjusted {_p_value(c.get('p_value_adjusted'))})")
+        if c["noise_floor"] is not None:
+            facts.append(f"noise floor {number(c['noise_floor'])}")
+        facts.append(f"{c['reference_rows']:,} reference rows, {c['current_rows']:,} current rows")
+        body.append("<p>" + "; ".join(facts) + (f"<br><span class=\"muted\">{esc(c['reason'])}</span>" if c["reason"] else "") + "</p>")
+        h = column.histogram
+        if h is not None:
+            ref = np.asarray(h["reference"], dtype=float)
+            cur = np.asarray(h["current"], dtype=float)
+            ref, cur = ref / (ref.sum() or 1), cur / (cur.sum() or 1)
+            body.append(figure(charts.histogram(h["labels"], ref, cur), "share of rows in each bin (missing values last)"))
+        if c["top_contributors"]:
+            body.append(table([("bin", False), ("reference share", True), ("current share", True), ("share of the metric", True)], (
+                [esc(t["bin"]), f"{t['reference_share']:.2%}", f"{t['current_share']:.2%}", f"{t['contribution']:.1%}"] for t in c["top_contributors"]
+            )))
+    return page(f"klcli drift {current} vs {reference}", body)
+
+
+def _p_value(p) -> str:
+    if p is None:
+        return ""
+    return "&lt;1e-300" if p == 0 else esc(f"{p:.2g}")

@@ -83,15 +83,36 @@ def bar_chart(rows: list[tuple[str, float]], *, width: int, unit: str, style: st
     return text
 
 
+def mirrored_chart(rows: list[tuple[str, float, float, str]], *, width: int, left: str, right: str, last: str):
+    """Rows of ``(name, left share, right share, text)``: the left share grows leftwards
+    from the axis, the right one rightwards, both on one scale; ``text`` ends the row."""
+    from rich.text import Text
+
+    label_width = min(max(len(escape_terminal(r[0])) for r in rows), max(width // 5, 10))
+    last_width = max(max(len(r[3]) for r in rows), len(last))
+    # a row: label, space, left bar, " 12.3% │ 45.6% ", right bar, space, text
+    half = max((width - label_width - last_width - 19) // 2, 1)
+    scale = max(max(r[1], r[2]) for r in rows) or 1.0
+    text = Text()
+    text.append(f"{'bin':<{label_width}} {left:>{half + 7}} │ {right:<{half + 7}} {last:>{last_width}}\n", style="bold")
+    for name, left_share, right_share, tail in rows:
+        text.append(f"{clip(name, label_width):<{label_width}} ")
+        text.append(left_bar(left_share, scale, half), style=P_STYLE)
+        text.append(f" {left_share:>6.1%} │ {right_share:<6.1%} ")
+        drawn = bar(right_share, scale, half)
+        text.append(drawn, style=Q_STYLE)
+        text.append(" " * (half - len(drawn)) + f" {tail:>{last_width}}\n")
+    text.rstrip()
+    return text
+
+
 def share_chart(names: list[str], p: np.ndarray, q: np.ndarray, terms: np.ndarray, *, width: int, unit_scale: float, top: int = TOP_BINS):
     """P's and Q's shares of the bins that add most to KL(P‖Q), mirrored about an axis.
 
     ``terms`` are the bins' KL(P‖Q) terms in nats (:func:`klcli.discrete.kl_terms`);
-    they are shown divided by ``unit_scale`` (ln of the base). Bins past ``top``
-    are summed in one row.
+    they are shown divided by ``unit_scale`` (ln of the base) with their share
+    of the total. Bins past ``top`` are summed in one row.
     """
-    from rich.text import Text
-
     k = len(p)
     order = np.argsort(-terms, kind="stable")
     shown = order if k <= top + 1 else order[:top]
@@ -100,23 +121,30 @@ def share_chart(names: list[str], p: np.ndarray, q: np.ndarray, terms: np.ndarra
         rest = order[len(shown):]
         rows.append((f"({k - len(shown)} other bins)", float(p[rest].sum()), float(q[rest].sum()), float(terms[rest].sum())))
     total = float(np.sum(terms))
-    label_width = min(max(len(escape_terminal(r[0])) for r in rows), max(width // 5, 10))
-    term_texts = [short(t / unit_scale) + ("" if not math.isfinite(total) or total == 0 else f" {t / total:4.0%}") for *_, t in rows]
-    term_width = max(max(len(t) for t in term_texts), len("KL term"))
-    share_width = 6
-    half = max((width - label_width - term_width - 2 * share_width - 6) // 2, 1)
-    scale = max(max(r[1], r[2]) for r in rows) or 1.0
-    text = Text()
-    text.append(f"{'bin':<{label_width}} {'P':>{half + share_width + 1}} │ {'Q (reference)':<{half + share_width + 1}} {'KL term':>{term_width}}\n", style="bold")
-    for (name, ps, qs, _), term in zip(rows, term_texts):
-        text.append(f"{clip(name, label_width):<{label_width}} ")
-        text.append(left_bar(ps, scale, half), style=P_STYLE)
-        text.append(f" {ps:>{share_width - 1}.1%} │ {qs:<{share_width - 1}.1%} ")
-        drawn = bar(qs, scale, half)
-        text.append(drawn, style=Q_STYLE)
-        text.append(" " * (half - len(drawn)) + f" {term:>{term_width}}\n")
-    text.rstrip()
-    return text
+    tails = [short(t / unit_scale) + ("" if not math.isfinite(total) or total == 0 else f" {t / total:4.0%}") for *_, t in rows]
+    return mirrored_chart([(n, a, b, tail) for (n, a, b, _), tail in zip(rows, tails)], width=width, left="P", right="Q (reference)", last="KL term")
+
+
+def drift_plot(report, *, width: int | None = None):
+    """One small chart per drifting column: current and reference shares of every bin
+    (in bin order), and each bin's share of the column's metric."""
+    from rich.console import Group
+    from rich.text import Text
+
+    width = width or DEFAULT_WIDTH
+    parts = []
+    for c in report.columns:
+        if c.severity != "drift" or c.histogram is None:
+            continue
+        h = c.histogram
+        current, reference = np.asarray(h["current"], dtype=float), np.asarray(h["reference"], dtype=float)
+        current, reference = current / (current.sum() or 1), reference / (reference.sum() or 1)
+        rows = [(label, float(cs), float(rs), f"{part:.0%}") for label, cs, rs, part in zip(h["labels"], current, reference, h["contributions"])]
+        parts += [Text(""), Text(escape_terminal(f"{c.column}: {c.metric} {c.value:.4g} > {c.threshold:.4g}"), style="bold")]
+        parts.append(mirrored_chart(rows, width=width, left="current", right="reference", last="share"))
+    if not parts:
+        return Text("no drifting column to draw")
+    return Group(*parts[1:])
 
 
 def comparison_plot(c, *, width: int | None = None):
