@@ -51,11 +51,12 @@ def label(text: str, limit: int = 40) -> str:
     return text.replace("$", r"\$")
 
 
-def figure(width: float, height: float):
-    """A matplotlib ``Figure`` (no pyplot) of ``width`` × ``height`` inches."""
+def figure(width: float, height: float, *, layout: str | None = "constrained"):
+    """A matplotlib ``Figure`` (no pyplot) of ``width`` × ``height`` inches
+    (``layout=None``: fixed margins, twice as fast to draw as ``constrained``)."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height), layout=layout)
 
 
 def to_svg(fig) -> str:
@@ -162,7 +163,8 @@ def heatmap(matrix: np.ndarray, *, title: str):
 def histogram(names: list[str], reference: np.ndarray, current: np.ndarray):
     """Reference and current shares of each bin, side by side (drift)."""
     k = len(names)
-    fig = figure(7.5, 2.6)
+    fig = figure(7.5, 2.6, layout=None)  # one per column: fixed margins keep 100 columns fast
+    fig.subplots_adjust(left=0.09, right=0.99, top=0.95, bottom=0.34 if k > 6 else 0.14)
     ax = fig.add_subplot()
     x = np.arange(k)
     ax.bar(x - 0.2, reference, width=0.4, color=Q_COLOUR, label="reference")
