@@ -106,3 +106,18 @@ def test_families_breaks_no_word(width):
     words = set(out.split())
     for name in ("negativebinomial", "categorical", "exponential", "continuous"):
         assert name in words or name + "," in words or f"({name};" in words
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("extra", [(), ("--config", str(EXAMPLES.parent / "ci" / "drift.toml"), "--metric", "psi")])
+def test_drift_table_fits(width, extra):
+    import json
+
+    args = ("drift", EXAMPLES / "drift" / "reference.csv", EXAMPLES / "drift" / "current.csv", *extra)
+    out = render(width, *args)
+    record = json.loads(CliRunner().invoke(app, [str(a) for a in args] + ["--format", "json"]).stdout)
+    words = set(out.split())
+    for c in record["columns"]:
+        assert c["column"] in words
+        assert f"{c['value']:.4g}" in words
+    assert "DRIFT" in words and "session_minutes" in out

@@ -538,37 +538,56 @@ def _p_text(c: dict) -> str:
     return "-" if c["p_value"] is None else "<1e-300" if c["p_value"] == 0 else f"{c['p_value']:.2g}"
 
 
-def drift_table(report: dict, *, reference: str, current: str):
-    """A rich table: one row per column, coloured by severity; text from the data is escaped."""
-    from rich.table import Table
+def drift_table(report: dict, *, reference: str, current: str, width: int | None = None):
+    """One row per column, coloured by severity, fitted to ``width``; text from the data is escaped.
+
+    When the table is too wide, the top contributors (then the kind) move to
+    a second table; when even that does not fit, each column gets a block.
+    """
+    from rich.console import Group
     from rich.text import Text
 
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text
     from klcli.text import escape_terminal
 
+    width = width or DEFAULT_WIDTH
     columns = report["columns"]
     uniform = len({(c["metric"], c["threshold"]) for c in columns}) == 1
     title = f"reference: {escape_terminal(reference)}\ncurrent:   {escape_terminal(current)}"
     if uniform and columns and columns[0]["threshold"] is not None:
         unit = f" ({columns[0]['unit']})" if columns[0]["unit"] else ""
         title += f"\nmetric:    {columns[0]['metric']}{unit}, threshold {format_number(columns[0]['threshold'])}"
-    table = Table(title=Text(title), title_justify="left", caption_justify="left")
-    headers = [("column", "left", 8), ("kind", "left", None)]
-    headers += [] if uniform else [("metric", "left", None)]
-    headers += [("value", "right", None)] + ([] if uniform else [("threshold", "right", None)])
-    headers += [("p", "right", None), ("severity", "left", None), ("top contributors", "left", 16)]
-    for name, justify, min_width in headers:
-        table.add_column(name, justify=justify, min_width=min_width, overflow="fold")
     styles = {"drift": ("DRIFT", "bold red"), "warn": ("warn", "yellow"), "ok": ("ok", "green")}
-    for c in columns:
+
+    def severity(c: dict):
         word, style = styles[c["severity"]]
-        status = Text(word if c["status"] == "compared" else f"{word} ({c['status']})", style=style)
-        cells = [Text(escape_terminal(c["column"])), c["kind"]] + ([] if uniform else [c["metric"]]) + [_value_text(c)]
-        cells += ([] if uniform else ["-" if c["threshold"] is None else format_number(c["threshold"])]) + [_p_text(c), status, Text(escape_terminal(contributors_text(c)))]
-        table.add_row(*cells)
+        return Text(word if c["status"] == "compared" else f"{word} ({c['status']})", style=style)
+
+    cells = {
+        "column": FitColumn("column", [c["column"] for c in columns]),
+        "kind": FitColumn("kind", [c["kind"] for c in columns]),
+        "metric": FitColumn("metric", [c["metric"] for c in columns]),
+        "value": FitColumn("value", [_value_text(c) for c in columns], justify="right"),
+        "threshold": FitColumn("threshold", ["-" if c["threshold"] is None else format_number(c["threshold"]) for c in columns], justify="right"),
+        "p": FitColumn("p", [_p_text(c) for c in columns], justify="right"),
+        "severity": FitColumn("severity", [severity(c) for c in columns]),
+        "top": FitColumn("top contributors", [contributors_text(c) for c in columns]),
+    }
+    main = ["column", "kind"] + ([] if uniform else ["metric"]) + ["value"] + ([] if uniform else ["threshold"]) + ["p", "severity"]
+    layouts = [(main + ["top"], []), (main, ["column", "top"]), ([k for k in main if k != "kind"], ["column", "kind", "top"])]
     units = sorted({f"{c['metric']} in {c['unit']}" for c in columns if c["unit"]})
-    notes = [drift_summary(report)] + (["; ".join(units)] if units else []) + drift_notes(report)
-    table.caption = Text("\n".join(f"• {escape_terminal(note)}" for note in notes))
-    return table
+    notes = notes_text([drift_summary(report)] + (["; ".join(units)] if units else []) + drift_notes(report))
+    for first, second in layouts:
+        tables = [[cells[k] for k in first]] + ([[cells[k] for k in second]] if second else [])
+        if all(fits(t, width) for t in tables):
+            return Group(Text(title), *(fitted_table(t, width) for t in tables), notes)
+    blocks = Text()
+    for c in columns:
+        blocks.append(escape_terminal(c["column"]) + "\n", style="bold")
+        blocks.append(f"  {c['kind']}, {c['metric']} {_value_text(c)} (threshold {cells['threshold'].cells[columns.index(c)]}, p {_p_text(c)}) ")
+        blocks.append_text(severity(c))
+        blocks.append(f"\n  top contributors: {escape_terminal(contributors_text(c)) or '-'}\n")
+    return Group(Text(title), blocks, notes)
 
 
 def drift_markdown(report: dict, *, reference: str, current: str) -> str:
@@ -662,7 +681,7 @@ def print_drift(report: dict, fmt: str, *, reference: str, current: str, plot: b
         sys.stdout.write(drift_page(report_object, reference=reference, current=current))
     else:
         out = console()
-        out.print(drift_table(report, reference=reference, current=current))
+        out.print(drift_table(report, reference=reference, current=current, width=out.width))
         if plot:
             from klcli.report.terminal import drift_plot
 
