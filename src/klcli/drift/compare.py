@@ -93,7 +93,7 @@ def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: 
             warn_above=warn_above, schema_fails=options.fail_on_schema,
         )
     labels, ref_counts, cur_counts, unseen = column_bins(ref_side, cur_side, options.category_limit)
-    _, df, p_value = g_test(cur_counts, ref_counts)
+    _, df, p_value, p_method = g_test(*tested_counts(ref_side.kind, labels, cur_counts, ref_counts))
     if threshold is None:  # chi2: its critical value
         threshold = chi2_critical(df, options.significance_level)
     plan = ColumnPlan(name, kind, metric, threshold)
@@ -107,9 +107,39 @@ def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: 
         report.noise_floor = sample_noise_floor(metric, cur_side.sample, ref_side.sample, (ref_side.values, cur_side.values))
     else:
         report.noise_floor = noise_floor(metric, cur_counts, ref_counts)
-    report.p_value, report.warn_above = p_value, warn_above
+    report.p_value, report.p_value_method, report.warn_above = p_value, p_method, warn_above
     report.status, report.reason = _describe(ref_side, cur_side, labels, reference, current)
     return report
+
+
+def tested_counts(kind: str, labels: list[str], current: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counts the G-test sees: bins that are empty in the reference by construction pooled with a neighbour.
+
+    The reference's minimum and maximum define the outer bins of a numeric
+    column, so the reference never falls there while a fresh current sample
+    does (about ``2·m/n`` values); unseen categories are likewise new by
+    construction. Tested as they are, they would make noise look significant,
+    so the outer bins join the first and last interior bins and ``(unseen)``
+    joins ``(other)`` (when there is one). The metric keeps every bin.
+
+    >>> tested_counts("numeric", ["< 0", "[0, 1)", "[1, 2]", "> 2", "(missing)"], np.array([1, 5, 5, 2, 0]), np.array([0, 6, 6, 0, 1]))
+    (array([6, 7, 0]), array([6, 6, 1]))
+    """
+    current, reference = current.copy(), reference.copy()
+    if kind == "numeric" and len(labels) > 3:
+        keep = np.ones(len(labels), dtype=bool)
+        for outer, inner in ((0, 1), (len(labels) - 2, len(labels) - 3)):
+            current[inner] += current[outer]
+            reference[inner] += reference[outer]
+            keep[outer] = False
+        return current[keep], reference[keep]
+    if kind == "categorical" and OTHER in labels:
+        other, unseen = labels.index(OTHER), labels.index(UNSEEN)
+        current[other] += current[unseen]
+        reference[other] += reference[unseen]
+        keep = np.arange(len(labels)) != unseen
+        return current[keep], reference[keep]
+    return current, reference
 
 
 def _describe(ref_side: ColumnCounts, cur_side: ColumnCounts, labels: list[str], reference: Counts, current: Counts) -> tuple[str, str]:

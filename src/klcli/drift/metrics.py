@@ -36,10 +36,13 @@ For small changes ``psi ≈ 8·ln 2·js_distance²``, so ``psi`` 0.1 and
 **Significance.** :func:`g_test` gives the likelihood-ratio (G) test of
 "both tables are samples of one distribution" on the 2×K table of counts:
 ``G = 2·(n·KL(q̂‖m̂) + m·KL(p̂‖m̂))`` with ``m̂`` the pooled shares, χ² with
-``K − 1`` degrees of freedom. **Noise floor**: :func:`noise_floor`, the
-metric's mean over :data:`NOISE_DRAWS` seeded draws of both tables' sizes from
-the pooled shares (a parametric bootstrap: what the metric reads when nothing
-changed).
+``K − 1`` degrees of freedom (Williams-corrected) for large tables, a seeded
+permutation test for small or sparse ones. Bins that are empty in the
+reference by construction (outside its range, unseen categories) are pooled
+with a neighbour for the test (:func:`klcli.drift.compare.tested_counts`).
+**Noise floor**: :func:`noise_floor`, the metric's mean over
+:data:`NULL_DRAWS` seeded permutations of the rows between the two tables
+(what the metric reads when nothing changed).
 """
 
 from __future__ import annotations
@@ -66,8 +69,12 @@ UNITS = {
 
 #: Smallest share a bin gets in the KL-type metrics (then renormalised).
 SHARE_FLOOR = 1e-4
-#: Draws of the parametric bootstrap behind :func:`noise_floor`.
-NOISE_DRAWS = 200
+#: Permutations behind :func:`noise_floor` and the p-values of small tables.
+NULL_DRAWS = 1000
+#: The G-test's χ² approximation is used when every expected count is at least this (Cochran's rule)
+MIN_EXPECTED = 5
+#: ... and both tables have at least this many rows; below, the p-value comes from permutations.
+EXACT_ROWS = 5000
 #: Values per side used for the noise floor of the sample metrics (rescaled to the real sizes).
 NOISE_SAMPLE_ROWS = 2000
 
@@ -169,29 +176,70 @@ def sample_metric(metric: str, current: np.ndarray, reference: np.ndarray) -> fl
     return distance / spread if spread > 0 else (0.0 if distance == 0 else math.inf)
 
 
-def g_test(current: np.ndarray, reference: np.ndarray) -> tuple[float, int, float]:
-    """The G-test of homogeneity of two count vectors: ``(G, degrees of freedom, p-value)``.
+def g_test(current: np.ndarray, reference: np.ndarray, *, seed: int = 0) -> tuple[float, int, float, str]:
+    """The G-test of homogeneity of two count vectors: ``(G, degrees of freedom, p-value, method)``.
 
     ``G = 2·Σ O·ln(O/E)`` over the 2×K table; the degrees of freedom are the
-    bins that are not empty on both sides, less one.
+    bins that are not empty on both sides, less one. The p-value is the χ²
+    tail of ``G/q`` with Williams' correction ``q`` (``method`` ``"chi2"``)
+    when both tables have :data:`EXACT_ROWS` rows and every expected count is
+    at least :data:`MIN_EXPECTED`. In smaller or sparser tables, where that
+    approximation calls noise significant, it is a permutation test: the share
+    of :data:`NULL_DRAWS` seeded permutations (:func:`null_draws`) whose G is
+    at least as large (``"permutation"``); when no permutation reaches G, the
+    χ² tail, capped at ``1/(NULL_DRAWS + 1)``, so that Holm's correction over
+    many columns can still find a large change.
 
-    >>> G, df, p = g_test(np.array([50, 50]), np.array([90, 10]))
-    >>> round(G, 3), df, f"{p:.2e}"
-    (40.7, 1, '1.78e-10')
+    >>> G, df, p, method = g_test(np.array([5200, 4800]), np.array([5000, 5000]))
+    >>> round(G, 3), df, f"{p:.2e}", method
+    (8.004, 1, '4.67e-03', 'chi2')
+    >>> G, df, p, method = g_test(np.array([50, 50]), np.array([90, 10]))  # small: no permutation reaches G
+    >>> f"{p:.2e}", method
+    ('2.16e-10', 'permutation')
     """
     from scipy.special import gammaincc
 
-    n, m = float(reference.sum()), float(current.sum())
+    n, m = int(reference.sum()), int(current.sum())
     used = (current + reference) > 0
     df = int(used.sum()) - 1
     if df < 1 or n == 0 or m == 0:
-        return 0.0, max(df, 0), 1.0
-    cur, ref = current[used].astype(float), reference[used].astype(float)
+        return 0.0, max(df, 0), 1.0, "chi2"
+    cur, ref = current[used], reference[used]
+    statistic = float(g_statistics(cur, ref))
     pooled = (cur + ref) / (n + m)
+    total = n + m  # Williams' correction: G / q follows χ² more closely in moderate samples
+    q = 1.0 + (total * (1.0 / n + 1.0 / m) - 1.0) * (total * float(np.sum(1.0 / (cur + ref))) - 1.0) / (6.0 * total * df)
+    tail = float(gammaincc(df / 2.0, statistic / q / 2.0))
+    if min(n, m) >= EXACT_ROWS and min(n, m) * pooled.min() >= MIN_EXPECTED:
+        return statistic, df, tail, "chi2"
+    draws_cur, draws_ref = null_draws(cur, ref, seed=seed)
+    exceed = int(np.count_nonzero(g_statistics(draws_cur, draws_ref) >= statistic * (1 - 1e-12)))
+    if exceed == 0:  # beyond every permutation: the χ² tail says how far, capped at the permutations' bound
+        return statistic, df, min(tail, 1.0 / (1 + NULL_DRAWS)), "permutation"
+    return statistic, df, (1 + exceed) / (1 + NULL_DRAWS), "permutation"
+
+
+def g_statistics(current: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """G of the 2×K table for each row of two count arrays (1-D: one table)."""
+    n, m = reference.sum(axis=-1, keepdims=True), current.sum(axis=-1, keepdims=True)
+    pooled = (current + reference) / (n + m)
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(cur > 0, cur * np.log(cur / (m * pooled)), 0.0) + np.where(ref > 0, ref * np.log(ref / (n * pooled)), 0.0)
-    statistic = max(2.0 * float(terms.sum()), 0.0)
-    return statistic, df, float(gammaincc(df / 2.0, statistic / 2.0))
+        terms = np.where(current > 0, current * np.log(current / (m * pooled)), 0.0) + np.where(reference > 0, reference * np.log(reference / (n * pooled)), 0.0)
+    return np.maximum(2.0 * terms.sum(axis=-1), 0.0)
+
+
+def null_draws(current: np.ndarray, reference: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:data:`NULL_DRAWS` seeded permutations of the pooled rows between the two tables (nothing changed).
+
+    Each draw deals the pooled counts of every bin anew into a current table of
+    the same size and a reference of the same size (a multivariate
+    hypergeometric draw: exactly what shuffling the rows between the tables
+    gives, without touching the rows).
+    """
+    pooled = (current + reference).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    draws_cur = rng.multivariate_hypergeometric(pooled, int(current.sum()), size=NULL_DRAWS, method="marginals")
+    return draws_cur, pooled - draws_cur
 
 
 def chi2_critical(df: int, alpha: float) -> float:
@@ -206,20 +254,17 @@ def chi2_critical(df: int, alpha: float) -> float:
 
 
 def noise_floor(metric: str, current: np.ndarray, reference: np.ndarray, *, seed: int = 0) -> float:
-    """The metric's mean when both tables are fresh samples of their pooled distribution.
+    """The metric's mean when nothing changed: over :data:`NULL_DRAWS` seeded permutations of the rows.
 
-    :data:`NOISE_DRAWS` seeded multinomial draws of the two tables' sizes from
-    the pooled shares. For JS over ``K`` bins it is close to the χ² relation
-    ``E[JS] ≈ (K − 1)/(4·H)`` nats with ``H`` the harmonic mean of the sizes.
+    The rows of both tables are dealt anew into tables of the same sizes
+    (:func:`null_draws`). For JS over ``K`` bins it is
+    close to the χ² relation ``E[JS] ≈ (K − 1)/(4·H)`` nats with ``H`` the
+    harmonic mean of the sizes.
 
     >>> round(noise_floor("js", np.array([500] * 10), np.array([500] * 10)) * math.log(2), 5)  # (K - 1)/(4 H) = 0.00045
     0.00044
     """
-    n, m = int(reference.sum()), int(current.sum())
-    pooled = (current + reference) / (n + m)
-    rng = np.random.default_rng(seed)
-    draws_ref = rng.multinomial(n, pooled, size=NOISE_DRAWS)
-    draws_cur = rng.multinomial(m, pooled, size=NOISE_DRAWS)
+    draws_cur, draws_ref = null_draws(current, reference, seed=seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.mean(metric_values(metric, draws_cur, draws_ref)))
 

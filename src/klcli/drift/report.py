@@ -45,6 +45,7 @@ class ColumnReport:
     status: str = "compared"
     reason: str = ""
     p_value: float | None = None
+    p_value_method: str | None = None
     p_value_adjusted: float | None = None
     significant: bool | None = None
     noise_floor: float | None = None
@@ -79,6 +80,7 @@ class ColumnReport:
             "column": self.column, "kind": self.kind, "metric": self.metric, "value": self.value,
             "threshold": self.threshold, "drifted": self.drifted, "severity": self.severity, "status": self.status,
             "p_value": self.p_value, "noise_floor": self.noise_floor, "reason": self.reason,
+            "p_value_method": self.p_value_method,
             "p_value_adjusted": self.p_value_adjusted, "significant": self.significant, "warn_above": self.warn_above,
             "unit": UNITS[self.metric], "bins": self.bins,
             "reference_rows": self.reference_rows, "current_rows": self.current_rows,

@@ -38,8 +38,6 @@ IDENTIFIER_MIN_VALUES = 20
 
 def count_reference(table, plans: list[ColumnPlan], rule: BinRule) -> Counts:
     """Fit the bins on the reference ``table`` and count it on them (passes 1 and 2)."""
-    from klcli.tables import is_integer_type
-
     counted = [plan for plan in plans if plan.kind not in UNCOUNTED_KINDS]
     table = pin_types(table, counted)
     stats, categories, sample, rows = _profile_reference(table, counted) if counted else ({}, {}, RowSample(), 0)
@@ -58,7 +56,8 @@ def count_reference(table, plans: list[ColumnPlan], rule: BinRule) -> Counts:
         temporal = _temporal(table, plan.column)
         if plan.kind == "numeric":
             values = sample.values(plan.column)
-            distinct = is_integer_type(table.type_of(plan.column)) and values.size >= IDENTIFIER_MIN_VALUES and np.unique(values).size == values.size
+            integers = sample.integers(plan.column)
+            distinct = integers is not None and integers.size >= IDENTIFIER_MIN_VALUES and np.unique(integers).size == integers.size
             kept = values if plan.metric in SAMPLE_METRICS else None
             columns[plan.column] = ColumnCounts(plan.column, "numeric", edges=edges[plan.column], coarse_edges=coarse_edges[plan.column], bins=bins[plan.column], temporal=temporal, all_distinct=bool(distinct), sample=kept)
         else:
@@ -135,7 +134,7 @@ class RowSample:
         self.capacity = capacity
         self.rate = 1.0 if not expected_rows or expected_rows <= 2 * capacity else 1.5 * capacity / expected_rows
         self.rng = np.random.default_rng(seed)
-        self.parts: dict[str, list[np.ndarray]] = {}
+        self.parts: dict[str | tuple, list[np.ndarray]] = {}
         self.kept = 0
 
     def pick(self, n: int) -> np.ndarray | None:
@@ -159,6 +158,13 @@ class RowSample:
                 self.parts[column] = [np.concatenate(parts)[keep]]
             self.kept = int(keep.sum())
             self.rate /= 2.0
+
+    def integers(self, column: str) -> np.ndarray | None:
+        """The sampled non-missing values of an integer column, exact (None when it is not one)."""
+        parts = self.parts.get((column, "integers"))
+        if parts is None:
+            return None
+        return np.concatenate(parts)[~np.isnan(np.concatenate(self.parts[column]))]
 
     def values(self, column: str) -> np.ndarray:
         """The sampled values of a column, without the missing and infinite ones."""
@@ -194,7 +200,7 @@ class NumericStats:
 
 def _profile_reference(reference, plans: list[ColumnPlan]):
     """Pass 1: numeric statistics and row sample, category counts, integer distinct values, row count."""
-    from klcli.tables import category_counts, numeric_values
+    from klcli.tables import category_counts, integer_values, is_integer_type, numeric_values
 
     footer = _profile_from_footer(reference, plans)
     if footer is not None:
@@ -216,6 +222,9 @@ def _profile_reference(reference, plans: list[ColumnPlan]):
                 values = numeric_values(array, table=reference, column=plan.column, first_row=first_row)
                 stats[plan.column].add(values)
                 sample.add(plan.column, values if picked is None else values[picked])
+                if is_integer_type(array.type):  # exact integers for the identifier check (float64 merges them beyond 2**53)
+                    integers = integer_values(array)
+                    sample.add((plan.column, "integers"), integers if picked is None else integers[picked])
             counter = categories.get(plan.column)
             if counter is not None and not (plan.kind == "integer" and len(counter.counts) > MAX_INTEGER_CATEGORIES):
                 counter.add(*category_counts(array))
