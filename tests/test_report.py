@@ -325,3 +325,26 @@ def test_drift_output_is_atomic(tmp_path):
     assert result.exit_code == 2 and "cannot write the output" in result.stderr and os.listdir(tmp_path) == []
     assert run_cli("drift", *DRIFT, "--format", "json", "--output", tmp_path / "d.json").exit_code == 1
     assert json.loads((tmp_path / "d.json").read_text())["drifted"] is True
+
+
+def test_batch_plot_draws_each_files_metric():
+    from klcli.report.terminal import short
+
+    args = ("batch", "-r", EXAMPLES / "batch" / "reference.csv", EXAMPLES / "batch" / "daily")
+    out = run_cli(*args, "--plot", "--metric", "js").stdout
+    chart = out[out.index("JS divergence of each file"):]
+    for record in run_cli(*args, "--format", "json").json():
+        name = os.path.basename(record["file"])
+        line = next(line for line in chart.splitlines() if line.startswith(name))
+        assert line.split()[-1] == short(record["js"])
+
+
+def test_batch_page_says_which_file_failed(tmp_path):
+    needs_matplotlib()
+    (tmp_path / "a.csv").write_text("1\n2\n3\n")
+    (tmp_path / "b.csv").write_text("1\n-2\n3\n")
+    target = tmp_path / "out.html"
+    result = run_cli("batch", "-r", "1,1,1", tmp_path / "a.csv", tmp_path / "b.csv", "--keep-going", "--format", "html", "-o", target)
+    assert result.exit_code == 2 and "1 of 2 files could not be compared" in result.stderr
+    page = target.read_text()
+    assert "failed</span>" in page and "b.csv" in page
