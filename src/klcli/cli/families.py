@@ -40,7 +40,7 @@ def families(fmt: o.Format = o.OutputFormat.table) -> None:
     elif fmt == o.OutputFormat.csv:
         sys.stdout.write(records_to_csv([{**r, "closed_form_with": " ".join(r["closed_form_with"])} for r in records]))
     else:
-        from klcli.render import families_table
+        from klcli.report.tables import families_table
 
         out = console()
         out.print(families_table(records, pairs=len(closed), width=out.width))
