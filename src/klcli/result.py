@@ -150,18 +150,19 @@ class Comparison:
 class Bins:
     """The normalised P and Q of a histogram comparison on their common bins.
 
-    >>> b = Bins(np.array([0.5, 0.5]), np.array([0.25, 0.75]), ["a", "b"])
-    >>> b.names()
-    ['a', 'b']
+    >>> Bins(np.array([0.5, 0.5]), np.array([0.25, 0.75]), ["a", "b"]).name(1)
+    'b'
+    >>> Bins(np.array([0.5, 0.5]), np.array([0.25, 0.75])).name(1)
+    '1'
     """
 
     p: np.ndarray
     q: np.ndarray
     labels: list[str] | None = None
 
-    def names(self) -> list[str]:
-        """The bin labels, or their 0-based indices as text."""
-        return list(self.labels) if self.labels is not None else [str(i) for i in range(len(self.p))]
+    def name(self, i: int) -> str:
+        """Bin ``i``'s label, or its 0-based index as text."""
+        return self.labels[i] if self.labels is not None else str(i)
 
 
 def _sqrt(value: Value) -> Value:

@@ -124,21 +124,18 @@ def comparison_page(c, *, p_name: str, q_name: str) -> str:
 def _bins_section(bins, terms: np.ndarray, unit: str) -> list[str]:
     from klcli.report import charts
 
-    names = bins.names()
-    k = len(names)
-    order = np.argsort(-terms, kind="stable")
-    top = order if k <= TOP_BINS + 1 else order[:TOP_BINS]
-    rows = [(names[i], bins.p[i], bins.q[i], terms[i]) for i in top]
-    if len(top) < k:
-        rest = order[len(top):]
-        rows.append((f"({k - len(top)} other bins)", bins.p[rest].sum(), bins.q[rest].sum(), terms[rest].sum()))
+    from klcli.report.terminal import top_rows
+
+    k = len(terms)
+    rows = top_rows(bins, terms, TOP_BINS)
+    shown = k if len(rows) == k else len(rows) - 1  # else the last row sums the rest
     total = float(terms.sum())
     share = (lambda t: f"{t / total:.1%}") if math.isfinite(total) and total > 0 else (lambda t: "")
     chart = charts.shares([r[0] for r in rows], np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), np.array([r[3] for r in rows], dtype=float), unit=unit)
     return [
         "<h2>Which bins drive KL(P‖Q)</h2>",
         f"<p>Each bin adds p·log(p/q) − p + q (never negative; the terms sum to KL(P‖Q)). "
-        f"The {len(top)} largest of {k} bins{', the rest summed' if len(top) < k else ''}.</p>",
+        f"The {shown} largest of {k} bins{', the rest summed' if shown < k else ''}.</p>",
         figure(chart, "shares of P and Q per bin, and each bin's term of KL(P‖Q)"),
         table([("bin", False), ("P share", True), ("Q share", True), (f"KL term ({unit})", True), ("of KL(P‖Q)", True)],
               ([esc(name), f"{p:.2%}", f"{q:.2%}", number(t), share(t) if math.isfinite(t) else "∞"] for name, p, q, t in rows)),

@@ -106,20 +106,37 @@ def mirrored_chart(rows: list[tuple[str, float, float, str]], *, width: int, lef
     return text
 
 
-def share_chart(names: list[str], p: np.ndarray, q: np.ndarray, terms: np.ndarray, *, width: int, unit_scale: float, top: int = TOP_BINS):
+def top_rows(bins, terms: np.ndarray, top: int) -> list[tuple[str, float, float, float]]:
+    """``(name, p, q, term)`` of the ``top`` bins with the largest terms, largest first, and one
+    row summing the others (when there are at least two). A partial sort: cheap for millions of bins.
+
+    >>> from klcli.result import Bins
+    >>> b = Bins(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.4, 0.3, 0.2, 0.1]))
+    >>> [(name, round(t, 2)) for name, _, _, t in top_rows(b, np.array([0.5, 0.1, 0.2, 0.3]), 2)]
+    [('0', 0.5), ('3', 0.3), ('(2 more)', 0.3)]
+    """
+    k = len(terms)
+    if k <= top + 1:
+        shown = np.argsort(-terms, kind="stable")
+    else:
+        part = np.argpartition(-terms, top)[:top]
+        shown = part[np.argsort(-terms[part], kind="stable")]
+    rows = [(bins.name(i), float(bins.p[i]), float(bins.q[i]), float(terms[i])) for i in shown]
+    if len(shown) < k:
+        rest = np.ones(k, dtype=bool)
+        rest[shown] = False
+        rows.append((f"({k - len(shown)} more)", float(bins.p[rest].sum()), float(bins.q[rest].sum()), float(terms[rest].sum())))
+    return rows
+
+
+def share_chart(bins, terms: np.ndarray, *, width: int, unit_scale: float, top: int = TOP_BINS):
     """P's and Q's shares of the bins that add most to KL(P‖Q), mirrored about an axis.
 
     ``terms`` are the bins' KL(P‖Q) terms in nats (:func:`klcli.discrete.kl_terms`);
     they are shown divided by ``unit_scale`` (ln of the base) with their share
     of the total. Bins past ``top`` are summed in one row.
     """
-    k = len(p)
-    order = np.argsort(-terms, kind="stable")
-    shown = order if k <= top + 1 else order[:top]
-    rows = [(names[i], float(p[i]), float(q[i]), float(terms[i])) for i in shown]
-    if len(shown) < k:
-        rest = order[len(shown):]
-        rows.append((f"({k - len(shown)} other bins)", float(p[rest].sum()), float(q[rest].sum()), float(terms[rest].sum())))
+    rows = top_rows(bins, terms, top)
     total = float(np.sum(terms))
     tails = [short(t / unit_scale) + ("" if not math.isfinite(total) or total == 0 else f" {t / total:4.0%}") for *_, t in rows]
     return mirrored_chart([(n, a, b, tail) for (n, a, b, _), tail in zip(rows, tails)], width=width, left="P", right="Q (reference)", last="KL term")
@@ -168,7 +185,7 @@ def comparison_plot(c, *, width: int | None = None):
     if c.bins is not None:
         terms = kl_terms(c.bins.p, c.bins.q)
         parts += [Text(""), Text("bins adding most to KL(P‖Q): shares of P and Q, and each bin's term", style="bold")]
-        parts.append(share_chart(c.bins.names(), c.bins.p, c.bins.q, terms, width=width, unit_scale=parse_base(c.base)[1]))
+        parts.append(share_chart(c.bins, terms, width=width, unit_scale=parse_base(c.base)[1]))
     return Group(*parts)
 
 
