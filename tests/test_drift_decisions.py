@@ -381,3 +381,19 @@ def test_exit_codes_are_pinned(tmp_path):
     for bad in (["--alpha", "0"], ["--alpha", "1.5"], ["--warn-above", "-1"], ["--fail-if-share", "0"], ["--fail-if-count", "0"], ["--metric", "nope"]):
         result = run(reference, same, *bad)
         assert result.exit_code == 2 and "Traceback" not in result.stderr, bad
+
+
+def test_value_metrics_on_numeric_columns_and_their_fallback(tmp_path):
+    rng = np.random.default_rng(9)
+    ref = pd.DataFrame({"x": rng.normal(size=3000), "c": rng.choice(list("abc"), 3000), "gone": rng.normal(size=3000)})
+    cur = pd.DataFrame({"x": rng.normal(0.5, 1, 2000), "c": rng.choice(list("abc"), 2000), "gone": np.full(2000, np.nan)})
+    reference, current = write(tmp_path, "ref.parquet", ref), write(tmp_path, "cur.parquet", cur)
+    from scipy.stats import ks_2samp
+
+    for metric in ("wasserstein", "ks"):
+        columns = by_column(report_of(run(reference, current, "--metric", metric, "--format", "json")))
+        assert columns["x"]["metric"] == metric and columns["x"]["severity"] == "drift"
+        assert columns["x"]["noise_floor_method"] == "permutation of subsamples, rescaled" and columns["x"]["noise_floor"] < 0.1
+        assert columns["c"]["metric"] == "js_distance" and columns["gone"]["metric"] == "js_distance"  # no values to compare
+    ks = by_column(report_of(run(reference, current, "--metric", "ks", "--format", "json")))["x"]["value"]
+    assert ks == pytest.approx(ks_2samp(ref["x"], cur["x"]).statistic, abs=1e-12)  # all rows are in the samples

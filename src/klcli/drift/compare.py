@@ -30,6 +30,7 @@ from klcli.drift.binning import (
 from klcli.drift.counts import CategoryCounts, ColumnCounts, Counts
 from klcli.drift.metrics import (
     DEFAULT_METRIC,
+    DEFAULT_THRESHOLDS,
     SAMPLE_METRICS,
     chi2_critical,
     g_test,
@@ -77,8 +78,6 @@ def compare(reference: Counts, current: Counts, options: DriftOptions | None = N
 def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: DriftOptions, *, reference: Counts, current: Counts) -> ColumnReport:
     """One column's report: a status for columns that cannot be compared, else the metric and its statistics."""
     metric, threshold, warn_above = column_metric(name, options)
-    if metric in SAMPLE_METRICS and ref_side.kind != "numeric":
-        metric, threshold, _ = column_metric(name, DriftOptions(config=options.config, metric=DEFAULT_METRIC, warn_above=options.warn_above))
     status, reason = ref_side.status or cur_side.status, ref_side.reason or cur_side.reason
     kind = ref_side.kind
     if status is None and name not in options.included and ref_side.all_distinct:
@@ -94,19 +93,20 @@ def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: 
         )
     labels, ref_counts, cur_counts, unseen = column_bins(ref_side, cur_side, options.category_limit)
     _, df, p_value, p_method = g_test(*tested_counts(ref_side.kind, labels, cur_counts, ref_counts))
+    sampled = metric in SAMPLE_METRICS and all(side.sample is not None and side.sample.size for side in (ref_side, cur_side))
+    if metric in SAMPLE_METRICS and not sampled:  # a categorical column, or no finite value on one side
+        metric, threshold = DEFAULT_METRIC, DEFAULT_THRESHOLDS[DEFAULT_METRIC]
     if threshold is None:  # chi2: its critical value
         threshold = chi2_critical(df, options.significance_level)
     plan = ColumnPlan(name, kind, metric, threshold)
-    sampled = metric in SAMPLE_METRICS and ref_side.sample is not None and ref_side.sample.size and cur_side.sample is not None and cur_side.sample.size
-    if metric in SAMPLE_METRICS and not sampled:  # no finite values on one side: the metric falls back to the bins
-        metric, threshold, _ = column_metric(name, DriftOptions(config=options.config, metric=DEFAULT_METRIC))
-        plan = ColumnPlan(name, kind, metric, threshold)
     report = column_report(plan, labels, ref_counts, cur_counts, top=options.top, unseen=unseen)
     if sampled:
         report.value = sample_metric(metric, cur_side.sample, ref_side.sample)
         report.noise_floor = sample_noise_floor(metric, cur_side.sample, ref_side.sample, (ref_side.values, cur_side.values))
+        report.noise_floor_method = "permutation of subsamples, rescaled"
     else:
         report.noise_floor = noise_floor(metric, cur_counts, ref_counts)
+        report.noise_floor_method = "permutation"
     report.p_value, report.p_value_method, report.warn_above = p_value, p_method, warn_above
     report.status, report.reason = _describe(ref_side, cur_side, labels, reference, current)
     return report

@@ -49,6 +49,7 @@ class ColumnReport:
     p_value_adjusted: float | None = None
     significant: bool | None = None
     noise_floor: float | None = None
+    noise_floor_method: str | None = None
     warn_above: float | None = None
     schema_fails: bool = False
     #: Every bin: ``{"labels", "reference", "current", "contributions"}`` (counts, missing last), for
@@ -80,7 +81,7 @@ class ColumnReport:
             "column": self.column, "kind": self.kind, "metric": self.metric, "value": self.value,
             "threshold": self.threshold, "drifted": self.drifted, "severity": self.severity, "status": self.status,
             "p_value": self.p_value, "noise_floor": self.noise_floor, "reason": self.reason,
-            "p_value_method": self.p_value_method,
+            "p_value_method": self.p_value_method, "noise_floor_method": self.noise_floor_method,
             "p_value_adjusted": self.p_value_adjusted, "significant": self.significant, "warn_above": self.warn_above,
             "unit": UNITS[self.metric], "bins": self.bins,
             "reference_rows": self.reference_rows, "current_rows": self.current_rows,
