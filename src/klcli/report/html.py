@@ -238,9 +238,11 @@ def drift_page(report, *, reference: str, current: str) -> str:
         if c["threshold"] is not None:
             facts.append(f"threshold {number(c['threshold'])}")
         if c["p_value"] is not None:
-            facts.append(f"p-value {_p_value(c['p_value'])} (Holm-adjusted {_p_value(c.get('p_value_adjusted'))})")
+            method = f", {esc(c['p_value_method'])}" if c.get("p_value_method") else ""
+            facts.append(f"p-value {_p_value(c['p_value'])} (Holm-adjusted {_p_value(c.get('p_value_adjusted'))}{method})")
         if c["noise_floor"] is not None:
-            facts.append(f"noise floor {number(c['noise_floor'])}")
+            method = f" ({esc(c['noise_floor_method'])})" if c.get("noise_floor_method") else ""
+            facts.append(f"noise floor {number(c['noise_floor'])}{method}")
         facts.append(f"{c['reference_rows']:,} reference rows, {c['current_rows']:,} current rows")
         body.append("<p>" + "; ".join(facts) + (f"<br><span class=\"muted\">{esc(c['reason'])}</span>" if c["reason"] else "") + "</p>")
         h = column.histogram
