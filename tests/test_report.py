@@ -348,3 +348,17 @@ def test_batch_page_says_which_file_failed(tmp_path):
     assert result.exit_code == 2 and "1 of 2 files could not be compared" in result.stderr
     page = target.read_text()
     assert "failed</span>" in page and "b.csv" in page
+
+
+def test_large_batches_stay_readable(tmp_path):
+    needs_matplotlib()
+    rng = np.random.default_rng(5)
+    np.save(tmp_path / "p.npy", rng.dirichlet(np.ones(8), size=1500))
+    np.save(tmp_path / "q.npy", rng.dirichlet(np.ones(8), size=1500))
+    args = ("compare", tmp_path / "p.npy", tmp_path / "q.npy", "--reduction", "none")
+    page = run_cli(*args, "--format", "html").stdout
+    assert "500 more rows" in page and "the 60 largest of 1500" in page
+    values = np.array(run_cli(*args, "--format", "json").json()["kl_pq"])
+    plot = run_cli(*args, "--plot").stdout
+    drawn = [int(n) for n in re.findall(r"^row (\d+) ", plot, flags=re.M)]
+    assert drawn == sorted(np.argsort(-values)[:40].tolist())

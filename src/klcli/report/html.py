@@ -25,7 +25,10 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'n
 #: Bins in the compare page's chart and table; the rest are summed in one row.
 TOP_BINS = 20
 
-#: Bars in the batch page's chart (the largest values); the table lists every file.
+#: Rows of a table of files or batch rows; the rest are counted (``--format csv`` has them all).
+MAX_TABLE_ROWS = 1000
+
+#: Bars in a chart of files or rows (the largest values); the table lists them all.
 MAX_BARS = 60
 
 STYLE = """
@@ -80,6 +83,11 @@ def notes_list(notes: list[str]) -> str:
     return "<ul class=\"notes\">" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else ""
 
 
+def _more(count: int, what: str) -> str:
+    """A line saying how many rows a table left out, or nothing."""
+    return f"<p class=\"muted\">{count:,} more {what}: <code>--format csv</code> lists them all.</p>" if count > 0 else ""
+
+
 def figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption class=\"muted\">{esc(caption)}</figcaption></figure>"
 
@@ -105,8 +113,14 @@ def comparison_page(c, *, p_name: str, q_name: str) -> str:
     if batch:
         rows = np.asarray(c.values["kl_pq"]).ravel()
         headers = [("row", True)] + [(LABELS[k], True) for k in keys]
-        body.append(table(headers, ([str(i)] + [number(np.asarray(c.values[k]).ravel()[i]) for k in keys] for i in range(len(rows)))))
-        body.append(figure(charts.bars([f"row {i}" for i in range(len(rows))], list(rows), xlabel=f"KL(P‖Q), {unit}"), "KL(P‖Q) of each row"))
+        listed = min(len(rows), MAX_TABLE_ROWS)
+        body.append(table(headers, ([str(i)] + [number(np.asarray(c.values[k]).ravel()[i]) for k in keys] for i in range(listed))))
+        body.append(_more(len(rows) - listed, "rows"))
+        from klcli.report.terminal import largest
+
+        shown = largest(rows, MAX_BARS)
+        caption = "KL(P‖Q) of each row" + (f" (the {len(shown)} largest of {len(rows)}, in row order)" if len(shown) < len(rows) else "")
+        body.append(figure(charts.bars([f"row {i}" for i in shown], [rows[i] for i in shown], xlabel=f"KL(P‖Q), {unit}"), caption))
     else:
         headers = [("quantity", False), (f"value ({unit})", True)] + ([("± std. error", True)] if c.stderr else []) + [("method", False)]
         body.append(table(headers, (
@@ -166,12 +180,13 @@ def batch_page(results, *, reference: str, base: str, total: int, metric: str) -
         body.append(figure(charts.bars([n for n, _ in ranked], [v for _, v in ranked], xlabel=f"{LABELS.get(metric, metric)}, {unit}"), caption))
     headers = [("file (P)", False)] + [(LABELS[k], True) for k in BATCH_TABLE_KEYS]
     rows = []
-    for name, r in zip(names, results):
+    for name, r in list(zip(names, results))[:MAX_TABLE_ROWS]:
         if r.failed:
             rows.append([esc(name), f"<span class=\"drift\">failed</span>: {esc(r.error)}"] + [""] * (len(BATCH_TABLE_KEYS) - 1))
         else:
             rows.append([esc(name)] + [number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS])
     body.append(table(headers, rows))
+    body.append(_more(len(results) - len(rows), "files"))
     return page(f"klcli batch against {reference}", body)
 
 

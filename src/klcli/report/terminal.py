@@ -22,6 +22,9 @@ from klcli.text import escape_terminal
 #: How many bins the share chart shows before summing the rest in one row.
 TOP_BINS = 10
 
+#: How many rows of an unreduced batch get a bar (the largest).
+TOP_ROWS = 40
+
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 P_STYLE, Q_STYLE, BAR_STYLE = "cyan", "magenta", "blue"
@@ -45,6 +48,18 @@ def left_bar(value: float, scale: float, width: int) -> str:
     halves = min(round(value / scale * width * 2), width * 2)
     full, half = divmod(halves, 2)
     return ("▐" if half else "").rjust(width - full) + "█" * full
+
+
+def largest(values: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the ``limit`` largest values (∞ first), in their original order.
+
+    >>> largest(np.array([3.0, 1.0, np.inf, 2.0]), 2).tolist()
+    [0, 2]
+    """
+    values = np.asarray(values, dtype=float)
+    if len(values) <= limit:
+        return np.arange(len(values))
+    return np.sort(np.argpartition(-values, limit)[:limit])
 
 
 def short(value: float) -> str:
@@ -181,7 +196,9 @@ def comparison_plot(c, *, width: int | None = None):
         parts += [Text(f"divergences in {unit}", style="bold"), bar_chart([(LABELS[k], float(c.values[k])) for k in keys], width=width, unit=unit)]
     else:
         rows = np.asarray(c.values["kl_pq"]).ravel()
-        parts += [Text(f"KL(P‖Q) of each row, in {unit}", style="bold"), bar_chart([(f"row {i}", float(v)) for i, v in enumerate(rows)], width=width, unit=unit)]
+        shown = largest(rows, TOP_ROWS)
+        title = f"KL(P‖Q) of each row, in {unit}" + (f" (the {len(shown)} largest of {len(rows)}, in row order)" if len(shown) < len(rows) else "")
+        parts += [Text(title, style="bold"), bar_chart([(f"row {i}", float(rows[i])) for i in shown], width=width, unit=unit)]
     if c.bins is not None:
         terms = kl_terms(c.bins.p, c.bins.q)
         parts += [Text(""), Text("bins adding most to KL(P‖Q): shares of P and Q, and each bin's term", style="bold")]
