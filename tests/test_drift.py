@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import subprocess
 import sys
 
@@ -360,11 +361,15 @@ def test_input_errors_name_the_column():
 def test_non_numeric_value_in_a_numeric_column_names_the_row():
     import pandas as pd
 
-    reference = pd.DataFrame({"a": ["1.5", "2", "", "oops", "4"]})
-    with pytest.raises(InputError, match=r"column 'a', row 4: 'oops' is not a number"):
-        check_drift(table_from(reference), table_from(reference), DriftOptions(numeric=["a"]))
-    with pytest.raises(InputError, match=r"column 'a', row 4: 'oops' is not a number"):
-        check_drift(table_from(reference, "csv"), table_from(reference, "csv"), DriftOptions(numeric=["a"]))
+    reference = pd.DataFrame({"a": ["1.5", "2", "", "oops", "4"], "b": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    clean = pd.DataFrame({"a": ["1.5", "2", "", "3", "4"], "b": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    for fmt in ("parquet", "csv"):
+        for ref, cur, where in ((reference, clean, "in the reference"), (clean, reference, "in the current table")):
+            report = check_drift(table_from(ref, fmt), table_from(cur, fmt), DriftOptions(numeric=["a"]))
+            a, b = report.columns
+            assert (a.status, a.severity, a.value) == ("unreadable", "warn", None), where
+            assert re.search(r"column 'a', row 4: 'oops' is not a number", a.reason), where
+            assert b.status == "compared" and b.value == 0.0  # the other columns go on
 
 
 def test_word_deep_in_a_numeric_csv_column_names_the_row(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -397,3 +398,50 @@ def test_value_metrics_on_numeric_columns_and_their_fallback(tmp_path):
         assert columns["c"]["metric"] == "js_distance" and columns["gone"]["metric"] == "js_distance"  # no values to compare
     ks = by_column(report_of(run(reference, current, "--metric", "ks", "--format", "json")))["x"]["value"]
     assert ks == pytest.approx(ks_2samp(ref["x"], cur["x"]).statistic, abs=1e-12)  # all rows are in the samples
+
+
+def test_a_column_that_is_not_numbers_is_unreadable_and_the_run_goes_on(tmp_path):
+    rng = np.random.default_rng(10)
+    ref = pd.DataFrame({"plan": rng.choice(["free", "pro"], 500), "x": rng.normal(size=500)})
+    cur = pd.DataFrame({"plan": rng.choice(["free", "pro"], 500), "x": rng.normal(size=500)})
+    reference, current = write(tmp_path, "ref.csv", ref), write(tmp_path, "cur.csv", cur)
+    result = run(reference, current, "--numeric", "plan", "--format", "json")
+    columns = by_column(report_of(result))
+    assert result.exit_code == 0 and columns["plan"]["status"] == "unreadable" and columns["plan"]["severity"] == "warn"
+    assert re.search(r"ref.csv: column 'plan', row 1: '(free|pro)' is not a number", columns["plan"]["reason"])
+    assert columns["x"]["status"] == "compared"
+
+
+def test_chi2_survival_matches_scipy():
+    from scipy.special import gammaincc
+
+    from klcli.drift.metrics import chi2_survival
+
+    for df in (1, 2, 3, 10, 21, 101, 1000):
+        for x in (1e-6, 0.5, df, 2.0 * df, df + 10 * math.sqrt(2 * df), 600.0):
+            assert chi2_survival(x, df) == pytest.approx(gammaincc(df / 2, x / 2), rel=1e-10, abs=1e-300)
+
+
+def test_drift_imports_no_scipy(tmp_path):
+    rng = np.random.default_rng(11)
+    path = write(tmp_path, "t.parquet", pd.DataFrame({"x": rng.normal(size=6000), "c": rng.choice(list("ab"), 6000)}))
+    code = (
+        "import sys; from klcli.drift import check_drift; from klcli.tables import open_table; "
+        f"check_drift(open_table({path!r}), open_table({path!r})); print(sorted(m for m in ('scipy', 'pandas') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_timestamps_and_times_of_day_are_shown_as_such(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    seconds = np.arange(0, 86_400, 7)
+    for name, shift in (("ref", 0), ("cur", 6 * 3600)):
+        stamps = pa.array((seconds + shift + 1_700_000_000) * 10**6).cast(pa.timestamp("us"))
+        times = pa.array(((seconds + shift) % 86_400) * 10**6).cast(pa.time64("us"))
+        pq.write_table(pa.table({"stamp": stamps, "time": times}), tmp_path / f"{name}.parquet")
+    columns = by_column(report_of(run(str(tmp_path / "ref.parquet"), str(tmp_path / "cur.parquet"), "--format", "json", "--include", "stamp")))
+    assert columns["stamp"]["top_contributors"][0]["bin"] == "> 2023-11-15 22:13:14"
+    assert all(":" in c["bin"] and "e+" not in c["bin"] for c in columns["time"]["top_contributors"])

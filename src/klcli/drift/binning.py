@@ -240,14 +240,21 @@ def bin_labels(edges: np.ndarray, temporal: str | None = None) -> list[str]:
 
 
 def format_value(value: float, temporal: str | None = None) -> str:
-    """A bin edge or value as shown: 4 significant digits, or a date / time for date and timestamp columns.
+    """A bin edge or value as shown: 4 significant digits, or a date / time for date, timestamp and time columns.
 
     Date and timestamp values are whole units, so an edge between two of them
     is shown as the first one it admits (rounded up).
 
     >>> format_value(1234.5678), format_value(19723.0, "date32[day]"), format_value(1.7e18, "timestamp[ns]")
     ('1235', '2024-01-01', '2023-11-14 22:13:20')
+    >>> format_value(45296.5e6, "time64[us]"), format_value(3600.0, "time32[s]")
+    ('12:34:56.5', '01:00:00')
     """
+    if temporal and temporal.startswith(("time32", "time64")) and math.isfinite(value):  # time of day: units since midnight
+        per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[temporal[temporal.index("[") + 1 : temporal.index("]")]]
+        seconds, fraction = divmod(math.ceil(value), per_second)
+        text = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        return text + (f".{fraction:0{len(str(per_second)) - 1}d}".rstrip("0") if fraction else "")
     unit = _datetime_unit(temporal)
     if unit is None or not math.isfinite(value):
         return f"{value:.4g}"

@@ -21,8 +21,8 @@ Per column (:class:`ColumnCounts`):
   missing count. Which categories are kept by name, pooled as ``(other)`` or
   reported as ``(unseen)`` is decided by the comparison, from both sides.
 
-Also per column: ``temporal`` (the arrow type name of a date or timestamp
-column, so that edges are shown as dates), ``all_distinct`` (reference only:
+Also per column: ``temporal`` (the arrow type name of a date, timestamp or
+time column, so that edges are shown as dates and times), ``all_distinct`` (reference only:
 every value differs, as in an identifier), and ``status``/``reason`` when the
 column was not counted (``absent`` from this table, ``unsupported`` type).
 ``sample`` is the one field a profile does not store: a uniform sample of the

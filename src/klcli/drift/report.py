@@ -6,7 +6,7 @@ significant (Holm-adjusted G-test p-value at most ``--alpha``; with
 for a drifted column (or a schema change under ``--fail-on-schema``);
 ``warn`` when the metric exceeds the threshold without being significant,
 exceeds ``--warn-above``, or the column could not be compared (added,
-removed, unsupported, empty); else ``ok``. The table **drifted** when the
+removed, unsupported, unreadable, empty); else ``ok``. The table **drifted** when the
 dataset rule holds: at least ``--fail-if-count`` columns (default 1) or a
 share of at least ``--fail-if-share`` of the checked columns have severity
 ``drift``.
@@ -21,7 +21,7 @@ from klcli.drift.metrics import UNITS
 #: Statuses of columns that have a metric value; the others could not be compared.
 COMPARED_STATUSES = ("compared", "constant", "all_missing")
 #: Statuses that are worth a warning on their own.
-WARN_STATUSES = ("added", "removed", "unsupported", "empty")
+WARN_STATUSES = ("added", "removed", "unsupported", "unreadable", "empty")
 
 
 @dataclass

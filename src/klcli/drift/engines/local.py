@@ -27,6 +27,7 @@ from klcli.drift.binning import BinRule, count_bins, fit_coarse_edges, fit_edges
 from klcli.drift.counts import CategoryCounts, ColumnCounts, Counts
 from klcli.drift.metrics import SAMPLE_METRICS
 from klcli.drift.options import MAX_INTEGER_CATEGORIES, UNCOUNTED_KINDS, ColumnPlan
+from klcli.errors import InputError
 
 #: Rows of the reference sample from which quantile edges are fitted (exact up to twice this).
 SAMPLE_ROWS = 250_000
@@ -40,8 +41,8 @@ def count_reference(table, plans: list[ColumnPlan], rule: BinRule) -> Counts:
     """Fit the bins on the reference ``table`` and count it on them (passes 1 and 2)."""
     counted = [plan for plan in plans if plan.kind not in UNCOUNTED_KINDS]
     table = pin_types(table, counted)
-    stats, categories, sample, rows = _profile_reference(table, counted) if counted else ({}, {}, RowSample(), 0)
-    counted = [_settle_integer_kind(plan, categories) for plan in counted]
+    stats, categories, sample, rows, failed = _profile_reference(table, counted) if counted else ({}, {}, RowSample(), 0, {})
+    counted = [_settle_integer_kind(plan, categories) for plan in counted if plan.column not in failed]
     edges, coarse_edges = {}, {}
     for plan in (p for p in counted if p.kind == "numeric"):
         column_stats, values = stats[plan.column], sample.values(plan.column)
@@ -64,8 +65,9 @@ def count_reference(table, plans: list[ColumnPlan], rule: BinRule) -> Counts:
             found = categories[plan.column]
             distinct = found.count >= IDENTIFIER_MIN_VALUES and len(found.counts) == found.count
             columns[plan.column] = ColumnCounts(plan.column, "categorical", categories=found, all_distinct=distinct)
-    counted_names = {plan.column for plan in counted}
-    ordered = {plan.column: columns[plan.column] if plan.column in counted_names else _uncounted(plan) for plan in plans}
+    for column, reason in failed.items():
+        columns[column] = ColumnCounts(column, "numeric", status="unreadable", reason=reason)
+    ordered = {plan.column: columns.get(plan.column) or _uncounted(plan) for plan in plans}
     return Counts(table.name, rows, ordered, rule)
 
 
@@ -76,12 +78,14 @@ def count_current(table, plans: list[ColumnPlan], reference: Counts) -> Counts:
     edges = {plan.column: reference.columns[plan.column].edges for plan in counted if reference.columns[plan.column].kind == "numeric"}
     categorical = [plan.column for plan in counted if reference.columns[plan.column].kind == "categorical"]
     sampled = [name for name in edges if reference.columns[name].sample is not None]
-    bins, categories, samples, rows = _count_current(table, [plan.column for plan in counted], edges, categorical, sampled) if counted else ({}, {}, {}, 0)
+    bins, categories, samples, rows, failed = _count_current(table, [plan.column for plan in counted], edges, categorical, sampled) if counted else ({}, {}, {}, 0, {})
     columns = {}
     for plan in plans:
         ref = reference.columns[plan.column]
         if not ref.counted:
             columns[plan.column] = ref
+        elif plan.column in failed:
+            columns[plan.column] = ColumnCounts(plan.column, ref.kind, status="unreadable", reason=failed[plan.column])
         elif ref.kind == "numeric":
             columns[plan.column] = ColumnCounts(plan.column, "numeric", edges=ref.edges, coarse_edges=ref.coarse_edges, bins=bins[plan.column], temporal=ref.temporal, sample=samples.get(plan.column))
         else:
@@ -97,22 +101,21 @@ def _temporal(table, column: str) -> str | None:
     import pyarrow as pa
 
     kind = table.type_of(column)
-    return str(kind) if pa.types.is_date(kind) or pa.types.is_timestamp(kind) else None
+    return str(kind) if pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind) else None
 
 
 def pin_types(table, plans: list[ColumnPlan]):
-    """Read forced-categorical columns of text tables as text, forced-numeric ones as numbers."""
+    """Read forced-categorical numeric columns of text tables as text.
+
+    Forced-numeric text columns stay text: :func:`klcli.tables.numeric_values`
+    parses them, so a cell that is not a number makes that column
+    ``unreadable`` instead of failing the reader for the whole table.
+    """
     import pyarrow as pa
 
     from klcli.tables import is_numeric_type
 
-    types = {}
-    for plan in plans:
-        kind = table.type_of(plan.column)
-        if plan.kind == "categorical" and is_numeric_type(kind):
-            types[plan.column] = pa.string()
-        elif plan.kind == "numeric" and not is_numeric_type(kind):
-            types[plan.column] = pa.float64()
+    types = {plan.column: pa.string() for plan in plans if plan.kind == "categorical" and is_numeric_type(table.type_of(plan.column))}
     return table.with_column_types(types)
 
 
@@ -166,6 +169,11 @@ class RowSample:
             return None
         return np.concatenate(parts)[~np.isnan(np.concatenate(self.parts[column]))]
 
+    def drop(self, column: str) -> None:
+        """Forget a column (it could not be read)."""
+        self.parts.pop(column, None)
+        self.parts.pop((column, "integers"), None)
+
     def values(self, column: str) -> np.ndarray:
         """The sampled values of a column, without the missing and infinite ones."""
         values = np.concatenate(self.parts.get(column, [np.empty(0)]))
@@ -199,27 +207,34 @@ class NumericStats:
 
 
 def _profile_reference(reference, plans: list[ColumnPlan]):
-    """Pass 1: numeric statistics and row sample, category counts, integer distinct values, row count."""
+    """Pass 1: numeric statistics and row sample, category counts, integer distinct values, row count, unreadable columns."""
     from klcli.tables import category_counts, integer_values, is_integer_type, numeric_values
 
     footer = _profile_from_footer(reference, plans)
     if footer is not None:
         stats, categories, sample = footer
         first = next(iter(stats.values()))
-        return stats, categories, sample, first.count + first.missing
+        return stats, categories, sample, first.count + first.missing, {}
     stats = {p.column: NumericStats() for p in plans if p.kind in ("numeric", "integer")}
     categories = {p.column: CategoryCounts() for p in plans if p.kind in ("categorical", "integer")}
     sample = RowSample(expected_rows=reference.row_count)
-    rows = 0
+    rows, failed = 0, {}
     for first_row, batch in reference.batches([p.column for p in plans]):
         rows += batch.num_rows
         if batch.num_rows == 0:
             continue
         picked = sample.pick(batch.num_rows) if stats else None
         for plan in plans:
+            if plan.column in failed:
+                continue
             array = batch.column(plan.column)
             if plan.column in stats:
-                values = numeric_values(array, table=reference, column=plan.column, first_row=first_row)
+                try:
+                    values = numeric_values(array, table=reference, column=plan.column, first_row=first_row)
+                except InputError as error:  # a cell that is not a number: this column is unreadable, the others go on
+                    failed[plan.column] = str(error)
+                    sample.drop(plan.column)
+                    continue
                 stats[plan.column].add(values)
                 sample.add(plan.column, values if picked is None else values[picked])
                 if is_integer_type(array.type):  # exact integers for the identifier check (float64 merges them beyond 2**53)
@@ -229,7 +244,7 @@ def _profile_reference(reference, plans: list[ColumnPlan]):
             if counter is not None and not (plan.kind == "integer" and len(counter.counts) > MAX_INTEGER_CATEGORIES):
                 counter.add(*category_counts(array))
         sample.thin()
-    return stats, categories, sample, rows
+    return stats, categories, sample, rows, failed
 
 
 def _profile_from_footer(reference, plans: list[ColumnPlan]):
@@ -284,31 +299,36 @@ def _count_numeric(table, edges: dict) -> dict:
     counts = {column: np.zeros(len(e) + 2, dtype=np.int64) for column, e in edges.items()}
     with _column_pool(len(edges)) as pool:
         for first_row, batch in table.batches(list(edges)):
-            _add_bin_counts(pool, counts, table, batch, first_row, edges)
+            failed = _add_bin_counts(pool, counts, table, batch, first_row, edges, {})
+            if failed:  # pass 1 read these values already
+                raise InputError(next(iter(failed.values())))
     return counts
 
 
-def _count_current(table, columns: list[str], edges: dict, categorical: list[str], sampled: list[str]) -> tuple[dict, dict, dict, int]:
-    """The only pass over the current table: bin counts, category counts, samples of ``sampled`` columns, rows."""
+def _count_current(table, columns: list[str], edges: dict, categorical: list[str], sampled: list[str]) -> tuple[dict, dict, dict, int, dict]:
+    """The only pass over the current table: bin counts, category counts, samples of ``sampled`` columns, rows, unreadable columns."""
     from klcli.tables import category_counts, numeric_values
 
     counts = {column: np.zeros(len(e) + 2, dtype=np.int64) for column, e in edges.items()}
     categories = {column: CategoryCounts() for column in categorical}
     sample = RowSample(expected_rows=table.row_count, seed=1)
-    rows = 0
+    rows, failed = 0, {}
     with _column_pool(len(edges)) as pool:
         for first_row, batch in table.batches(columns):
             rows += batch.num_rows
-            _add_bin_counts(pool, counts, table, batch, first_row, edges)
+            _add_bin_counts(pool, counts, table, batch, first_row, edges, failed)
             for column, counter in categories.items():
                 counter.add(*category_counts(batch.column(column)))
             if sampled:
                 picked = sample.pick(batch.num_rows)
                 for column in sampled:
+                    if column in failed:
+                        sample.drop(column)
+                        continue
                     values = numeric_values(batch.column(column), table=table, column=column, first_row=first_row)
                     sample.add(column, values if picked is None else values[picked])
                 sample.thin()
-    return counts, categories, {column: sample.values(column) for column in sampled}, rows
+    return counts, categories, {column: sample.values(column) for column in sampled if column not in failed}, rows, failed
 
 
 def _column_pool(columns: int):
@@ -319,11 +339,20 @@ def _column_pool(columns: int):
     return ThreadPoolExecutor(max_workers=max(1, min(columns, os.cpu_count() or 1)), thread_name_prefix="klcli-count")
 
 
-def _add_bin_counts(pool, counts: dict, table, batch, first_row: int, edges: dict) -> None:
+def _add_bin_counts(pool, counts: dict, table, batch, first_row: int, edges: dict, failed: dict) -> dict:
+    """Add a batch's bin counts; a column with a cell that is not a number joins ``failed`` (and is skipped after)."""
     from klcli.tables import numeric_values
 
-    def count(column: str) -> np.ndarray:
-        return count_bins(edges[column], numeric_values(batch.column(column), table=table, column=column, first_row=first_row))
+    def count(column: str) -> np.ndarray | InputError:
+        try:
+            return count_bins(edges[column], numeric_values(batch.column(column), table=table, column=column, first_row=first_row))
+        except InputError as error:
+            return error
 
-    for column, column_counts in zip(edges, pool.map(count, edges)):
-        counts[column] += column_counts
+    active = [column for column in edges if column not in failed]
+    for column, column_counts in zip(active, pool.map(count, active)):
+        if isinstance(column_counts, InputError):
+            failed[column] = str(column_counts)
+        else:
+            counts[column] += column_counts
+    return failed
