@@ -174,6 +174,9 @@ def drift_plot(report, *, width: int | None = None):
         rows = [(label, float(cs), float(rs), f"{part:.0%}") for label, cs, rs, part in zip(h["labels"], current, reference, h["contributions"])]
         parts += [Text(""), Text(escape_terminal(f"{c.column}: {c.metric} {c.value:.4g} > {c.threshold:.4g}"), style="bold")]
         parts.append(mirrored_chart(rows, width=width, left="current", right="reference", last="share"))
+    unbinned = [f"{c.column} ({c.status})" for c in report.columns if c.severity == "drift" and c.histogram is None]
+    if unbinned:
+        parts += [Text(""), Text(escape_terminal("drifting, with no bins to draw: " + ", ".join(unbinned)))]
     if not parts:
         return Text("no drifting column to draw")
     return Group(*parts[1:])
