@@ -17,7 +17,7 @@ import numpy as np
 from klcli import discrete
 from klcli.errors import InputError, UsageError
 from klcli.renormalise import EXACT_NORMALISATION_MAX, ExactNormalisation
-from klcli.result import Comparison, parse_base
+from klcli.result import Bins, Comparison, parse_base
 from klcli.sources import Histogram, align, check_weights, read_source
 
 FROM_MODES = ("probs", "logprobs", "logits", "samples")
@@ -160,6 +160,8 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
         exact=exact_normalisation(p_side, q_side, p_probs, q_probs, options),
     )
     comparison.notes[:0] = notes
+    if np.ndim(p_probs) == 1:
+        comparison.bins = Bins(p_probs, q_probs, labels)
     return comparison
 
 

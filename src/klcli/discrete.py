@@ -552,3 +552,20 @@ def _describe_bins(flat: list[int], count: int, k: int, labels, batch: bool) -> 
         names.append(f"row {row}: {name}" if batch else name)
     more = f", and {count - len(names)} more" if count > len(names) else ""
     return ("labels " if labels and not batch else "" if batch else "indices ") + ", ".join(names) + more
+
+
+def kl_terms(p, q) -> np.ndarray:
+    """Each bin's share of KL(P‖Q) in nats: ``p log(p/q) - p + q``, never negative.
+
+    The terms sum to KL(P‖Q) (the ``- p + q`` parts cancel for normalised
+    P and Q); a bin where ``q = 0 < p`` is infinite, ``p = 0`` gives ``q``.
+
+    >>> kl_terms(np.array([0.5, 0.5, 0.0]), np.array([0.25, 0.5, 0.25])).round(6).tolist()
+    [0.096574, 0.0, 0.25]
+    """
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = p * np.log(p / q) - p + q
+    terms[p == 0] = q[p == 0]
+    terms[(q == 0) & (p > 0)] = np.inf
+    return np.maximum(terms, 0.0)

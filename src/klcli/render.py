@@ -21,7 +21,7 @@ import numpy as np
 
 from klcli.result import VALUE_KEYS, Comparison
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv", "html")
 
 #: How each value is labelled in the table.
 LABELS = {
@@ -158,84 +158,31 @@ def console(stderr: bool = False):
     """A rich console on stdout (or stderr); imported lazily to keep start-up fast."""
     from rich.console import Console
 
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False)
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
-def print_table(table) -> None:
-    """Print a rich table on stdout, its text from the data escaped first.
-
-    Titles, captions (notes) and plain-text cells can hold file names, labels
-    and column names: their control and bidi characters are spelled out
-    (:func:`klcli.text.escape_terminal`), line by line, so the table's own
-    line breaks stay. Styled cells (``rich.text.Text``) are klcli's own words.
-    """
-    from klcli.text import escape_terminal
-
-    def lines(text):
-        return "\n".join(escape_terminal(line) for line in text.split("\n")) if isinstance(text, str) else text
-
-    table.title, table.caption = lines(table.title), lines(table.caption)
-    for column in table.columns:
-        column.header = lines(column.header)
-        column._cells = [escape_terminal(cell) if isinstance(cell, str) else cell for cell in column._cells]
-    console().print(table)
-
-
-def comparison_table(c: Comparison, *, p_name: str, q_name: str):
-    """A rich table of every value, its method and standard error, with notes below."""
-    from rich.table import Table
-
-    unit = unit_name(c.base)
-    batch = any(isinstance(v, np.ndarray) for v in c.values.values())
-    title = f"P: {p_name}   Q (reference): {q_name}"
-    table = Table(title=title, title_justify="left", caption_justify="left", show_lines=False)
-    if batch:
-        keys = [k for k in ("kl_pq", "kl_qp", "symmetric_kl", "js", "js_distance") if k in c.values]
-        table.add_column("row", justify="right", style="dim")
-        for key in keys:
-            table.add_column(f"{LABELS[key]}", justify="right")
-        n = len(next(v for v in c.values.values() if isinstance(v, np.ndarray)))
-        for i in range(n):
-            table.add_row(str(i), *(format_number(np.asarray(c.values[k]).ravel()[i]) for k in keys))
-    else:
-        has_stderr = bool(c.stderr)
-        table.add_column("quantity")
-        table.add_column(f"value ({unit})", justify="right", style="bold")
-        if has_stderr:
-            table.add_column("± std. error", justify="right")
-        if c.interval:
-            table.add_column("interval", justify="right")
-        table.add_column("method", style="dim")
-        for key, value in c.values.items():
-            if key not in LABELS:
-                continue
-            label = LABELS[key] + (" (√ of JS)" if key == "js_distance" else "")
-            cells = [label, format_number(value)]
-            if has_stderr:
-                cells.append(format_number(c.stderr[key]) if key in c.stderr else "")
-            if c.interval:
-                bounds = c.interval.get(key)
-                cells.append(f"{format_number(bounds[0])} – {format_number(bounds[1])}" if bounds else "")
-            cells.append(c.method.get(key, "").replace("_", " "))
-            table.add_row(*cells)
-    notes = list(c.notes)
-    if batch:
-        notes.insert(0, f"values in {unit}, one row per input row (--reduction none)")
-    if notes:
-        table.caption = "\n".join(f"• {note}" for note in notes)
-    return table
-
-
-def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str) -> None:
-    """Print one comparison in ``fmt`` (table, json or csv) to stdout."""
+def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str, plot: bool = False) -> None:
+    """Print one comparison in ``fmt`` (table, json, csv or html) to stdout; ``plot`` adds pictures to the table."""
     if fmt == "json":
         sys.stdout.write(to_json(comparison_record(c, p=p_name, q=q_name)) + "\n")
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(comparison_rows(c), keys=["row"] if _is_batch(c) else None))
+    elif fmt == "html":
+        from klcli.report.html import comparison_page
+
+        sys.stdout.write(comparison_page(c, p_name=p_name, q_name=q_name))
     else:
-        print_table(comparison_table(c, p_name=p_name, q_name=q_name))
+        from klcli.report.tables import comparison_table
+
+        out = console()
+        out.print(comparison_table(c, p_name=p_name, q_name=q_name, width=out.width))
+        if plot:
+            from klcli.report.terminal import comparison_plot
+
+            out.print()
+            out.print(comparison_plot(c, width=out.width))
         if any(key in c.info for key in ("summary", "perplexity_p")):
-            print_table(rows_table(c))
+            out.print(rows_table(c))
 
 
 #: How the per-row statistics of ``--summary`` are labelled in the table.
@@ -311,41 +258,27 @@ def shared_folder(files) -> tuple[str, list[str]]:
     return folder + os.sep, [os.path.basename(f) for f in files]
 
 
-def batch_table(results, *, reference: str, base: str, total: int):
-    """A rich table with one row per file; a failed file's row says so."""
-    from rich.table import Table
-    from rich.text import Text
-
-    folder, names = shared_folder([r.file for r in results])
-    title = f"Q (reference): {reference}   values in {unit_name(base)}" + (f"\nfiles in {folder}" if folder else "")
-    table = Table(title=title, title_justify="left", caption_justify="left")
-    table.add_column("file (P)", overflow="fold")
-    for key in BATCH_TABLE_KEYS:
-        table.add_column(LABELS[key], justify="right", no_wrap=True)
-    notes = []
-    for r, name in zip(results, names):
-        if r.failed:
-            table.add_row(name, Text("failed", style="red"), *[""] * (len(BATCH_TABLE_KEYS) - 1))
-            notes.append(r.error)
-        else:
-            table.add_row(name, *(format_number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS))
-    if len(results) < total:
-        notes.insert(0, f"showing {len(results)} of {total} files")
-    if any(not r.failed and r.comparison.info.get("rows") for r in results):
-        notes.append("a file holding several rows shows its --reduction (with none: the largest row)")
-    if notes:
-        table.caption = "\n".join(f"• {note}" for note in notes)
-    return table
-
-
-def print_batch(results, fmt: str, *, reference: str, base: str, total: int) -> None:
-    """Print batch results in ``fmt`` (table, json or csv) to stdout."""
+def print_batch(results, fmt: str, *, reference: str, base: str, total: int, plot: bool = False, metric: str = "kl_pq") -> None:
+    """Print batch results in ``fmt`` (table, json, csv or html) to stdout; ``plot`` adds a bar per file of ``metric``."""
     if fmt == "json":
         sys.stdout.write(to_json(batch_records(results, reference=reference)) + "\n")
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(batch_records(results, reference=reference), keys=["file"]))
+    elif fmt == "html":
+        from klcli.report.html import batch_page
+
+        sys.stdout.write(batch_page(results, reference=reference, base=base, total=total, metric=metric))
     else:
-        print_table(batch_table(results, reference=reference, base=base, total=total))
+        from klcli.report.tables import batch_table
+
+        out = console()
+        table, numbered = batch_table(results, reference=reference, base=base, total=total, width=out.width, keep=tuple(dict.fromkeys(("kl_pq", "js", metric))))
+        out.print(table)
+        if plot:
+            from klcli.report.terminal import batch_plot
+
+            out.print()
+            out.print(batch_plot(results, metric=metric, base=base, width=out.width, numbered=numbered))
 
 
 def pairwise_record(m) -> dict:
@@ -366,36 +299,26 @@ def pairwise_csv(m) -> str:
     return buffer.getvalue()
 
 
-def pairwise_table(m):
-    """A rich table of the matrix; columns are numbered to keep it narrow."""
-    from rich.table import Table
-
-    symmetric = m.metric not in ("kl_pq", "kl_qp")
-    label = LABELS.get(m.metric, m.metric)
-    folder, names = shared_folder(m.files)
-    title = f"{label} in {unit_name(m.base)}" + (f", files in {folder}" if folder else "")
-    table = Table(title=title, title_justify="left", caption_justify="left")
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("file", overflow="fold")
-    for j in range(len(m.files)):
-        table.add_column(str(j + 1), justify="right", no_wrap=True)
-    for i, name in enumerate(names):
-        table.add_row(str(i + 1), name, *(format_number(v) for v in m.matrix[i]))
-    notes = [] if symmetric else ["rows are P, columns are Q: KL is not symmetric"]
-    notes += [r.error for r in m.failed]
-    if notes:
-        table.caption = "\n".join(f"• {note}" for note in notes)
-    return table
-
-
-def print_pairwise(m, fmt: str) -> None:
-    """Print a pairwise matrix in ``fmt`` (table, json or csv) to stdout."""
+def print_pairwise(m, fmt: str, *, plot: bool = False) -> None:
+    """Print a pairwise matrix in ``fmt`` (table, json, csv or html) to stdout; ``plot`` adds a shaded matrix."""
     if fmt == "json":
         sys.stdout.write(to_json(pairwise_record(m)) + "\n")
     elif fmt == "csv":
         sys.stdout.write(pairwise_csv(m))
+    elif fmt == "html":
+        from klcli.report.html import pairwise_page
+
+        sys.stdout.write(pairwise_page(m))
     else:
-        print_table(pairwise_table(m))
+        from klcli.report.tables import pairwise_table
+
+        out = console()
+        out.print(pairwise_table(m, width=out.width))
+        if plot:
+            from klcli.report.terminal import pairwise_plot
+
+            out.print()
+            out.print(pairwise_plot(m, width=out.width))
 
 
 class DelayedProgress:
@@ -478,37 +401,56 @@ def _p_text(c: dict) -> str:
     return "-" if c["p_value"] is None else "<1e-300" if c["p_value"] == 0 else f"{c['p_value']:.2g}"
 
 
-def drift_table(report: dict, *, reference: str, current: str):
-    """A rich table: one row per column, coloured by severity; text from the data is escaped."""
-    from rich.table import Table
+def drift_table(report: dict, *, reference: str, current: str, width: int | None = None):
+    """One row per column, coloured by severity, fitted to ``width``; text from the data is escaped.
+
+    When the table is too wide, the top contributors (then the kind) move to
+    a second table; when even that does not fit, each column gets a block.
+    """
+    from rich.console import Group
     from rich.text import Text
 
+    from klcli.report.fit import DEFAULT_WIDTH, FitColumn, fits, fitted_table, notes_text
     from klcli.text import escape_terminal
 
+    width = width or DEFAULT_WIDTH
     columns = report["columns"]
     uniform = len({(c["metric"], c["threshold"]) for c in columns}) == 1
     title = f"reference: {escape_terminal(reference)}\ncurrent:   {escape_terminal(current)}"
     if uniform and columns and columns[0]["threshold"] is not None:
         unit = f" ({columns[0]['unit']})" if columns[0]["unit"] else ""
         title += f"\nmetric:    {columns[0]['metric']}{unit}, threshold {format_number(columns[0]['threshold'])}"
-    table = Table(title=Text(title), title_justify="left", caption_justify="left")
-    headers = [("column", "left", 8), ("kind", "left", None)]
-    headers += [] if uniform else [("metric", "left", None)]
-    headers += [("value", "right", None)] + ([] if uniform else [("threshold", "right", None)])
-    headers += [("p", "right", None), ("severity", "left", None), ("top contributors", "left", 16)]
-    for name, justify, min_width in headers:
-        table.add_column(name, justify=justify, min_width=min_width, overflow="fold")
     styles = {"drift": ("DRIFT", "bold red"), "warn": ("warn", "yellow"), "ok": ("ok", "green")}
-    for c in columns:
+
+    def severity(c: dict):
         word, style = styles[c["severity"]]
-        status = Text(word if c["status"] == "compared" else f"{word} ({c['status']})", style=style)
-        cells = [Text(escape_terminal(c["column"])), c["kind"]] + ([] if uniform else [c["metric"]]) + [_value_text(c)]
-        cells += ([] if uniform else ["-" if c["threshold"] is None else format_number(c["threshold"])]) + [_p_text(c), status, Text(escape_terminal(contributors_text(c)))]
-        table.add_row(*cells)
+        return Text(word if c["status"] == "compared" else f"{word} ({c['status']})", style=style)
+
+    cells = {
+        "column": FitColumn("column", [c["column"] for c in columns]),
+        "kind": FitColumn("kind", [c["kind"] for c in columns]),
+        "metric": FitColumn("metric", [c["metric"] for c in columns]),
+        "value": FitColumn("value", [_value_text(c) for c in columns], justify="right"),
+        "threshold": FitColumn("threshold", ["-" if c["threshold"] is None else format_number(c["threshold"]) for c in columns], justify="right"),
+        "p": FitColumn("p", [_p_text(c) for c in columns], justify="right"),
+        "severity": FitColumn("severity", [severity(c) for c in columns]),
+        "top": FitColumn("top contributors", [contributors_text(c) for c in columns]),
+    }
+    main = ["column", "kind"] + ([] if uniform else ["metric"]) + ["value"] + ([] if uniform else ["threshold"]) + ["p", "severity"]
+    layouts = [(main + ["top"], []), (main, ["column", "top"]), ([k for k in main if k != "kind"], ["column", "kind", "top"])]
     units = sorted({f"{c['metric']} in {c['unit']}" for c in columns if c["unit"]})
-    notes = [drift_summary(report)] + (["; ".join(units)] if units else []) + drift_notes(report)
-    table.caption = Text("\n".join(f"• {escape_terminal(note)}" for note in notes))
-    return table
+    notes = notes_text([drift_summary(report)] + (["; ".join(units)] if units else []) + drift_notes(report))
+    for first, second in layouts:
+        tables = [[cells[k] for k in first]] + ([[cells[k] for k in second]] if second else [])
+        if all(fits(t, width) for t in tables):
+            return Group(Text(title), *(fitted_table(t, width) for t in tables), notes)
+    blocks = Text()
+    for c in columns:
+        blocks.append(escape_terminal(c["column"]) + "\n", style="bold")
+        blocks.append(f"  {c['kind']}, {c['metric']} {_value_text(c)} (threshold {cells['threshold'].cells[columns.index(c)]}, p {_p_text(c)}) ")
+        blocks.append_text(severity(c))
+        blocks.append(f"\n  top contributors: {escape_terminal(contributors_text(c)) or '-'}\n")
+    return Group(Text(title), blocks, notes)
 
 
 def drift_markdown(report: dict, *, reference: str, current: str) -> str:
@@ -584,13 +526,27 @@ def drift_junit(report: dict, *, reference: str, current: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_drift(report: dict, fmt: str, *, reference: str, current: str) -> None:
-    """Print a drift report in ``fmt`` (table, json, csv or markdown) to stdout."""
+def print_drift(report: dict, fmt: str, *, reference: str, current: str, plot: bool = False, report_object=None) -> None:
+    """Print a drift report in ``fmt`` (table, json, csv, markdown or html) to stdout.
+
+    ``report_object`` (the :class:`~klcli.drift.DriftReport` behind ``report``)
+    holds every column's bins, for ``plot`` and html.
+    """
     if fmt == "json":
         sys.stdout.write(to_json(report) + "\n")
     elif fmt == "csv":
         sys.stdout.write(drift_csv(plain(report)))
     elif fmt == "markdown":
         sys.stdout.write(drift_markdown(report, reference=reference, current=current))
+    elif fmt == "html":
+        from klcli.report.html import drift_page
+
+        sys.stdout.write(drift_page(report_object, reference=reference, current=current))
     else:
-        print_table(drift_table(report, reference=reference, current=current))
+        out = console()
+        out.print(drift_table(report, reference=reference, current=current, width=out.width))
+        if plot:
+            from klcli.report.terminal import drift_plot
+
+            out.print()
+            out.print(drift_plot(report_object, width=out.width))

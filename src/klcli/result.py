@@ -86,6 +86,8 @@ class Comparison:
     info: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     interval: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: The two aligned 1-D distributions of a histogram comparison, for pictures (not output as data).
+    bins: "Bins | None" = field(default=None, repr=False)
 
     @classmethod
     def from_nats(
@@ -152,7 +154,26 @@ class Comparison:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
             if "js" in interval:
                 interval["js_distance"] = tuple(_sqrt(v) for v in interval["js"])
-        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes), interval)
+        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes), interval, self.bins)
+
+
+@dataclass
+class Bins:
+    """The normalised P and Q of a histogram comparison on their common bins.
+
+    >>> Bins(np.array([0.5, 0.5]), np.array([0.25, 0.75]), ["a", "b"]).name(1)
+    'b'
+    >>> Bins(np.array([0.5, 0.5]), np.array([0.25, 0.75])).name(1)
+    '1'
+    """
+
+    p: np.ndarray
+    q: np.ndarray
+    labels: list[str] | None = None
+
+    def name(self, i: int) -> str:
+        """Bin ``i``'s label, or its 0-based index as text."""
+        return self.labels[i] if self.labels is not None else str(i)
 
 
 def _sqrt(value: Value) -> Value:

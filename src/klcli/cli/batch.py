@@ -48,6 +48,8 @@ def batch(
     column: o.Column = None,
     key: o.Key = None,
     input_format: o.InputFormatOpt = None,
+    plot: o.Plot = False,
+    output: o.Output = None,
 ) -> None:
     """Compare many histogram files with a reference, or every pair of them.
 
@@ -58,8 +60,11 @@ def batch(
       find daily -name '*.csv' | klcli batch -r baseline.csv --files-from - --format json
       klcli batch -r baseline.csv daily/ --fail-above 0.05 --metric js
       klcli batch --pairwise daily/ --cluster
+      klcli batch -r baseline.csv daily/ --plot --metric js
+      klcli batch --pairwise daily/ --format html -o alike.html
     """
     from klcli import batch as core
+    from klcli.cli.output import check_plot, output_to
     from klcli.compare import CompareOptions
     from klcli.render import DelayedProgress, print_batch, print_pairwise
     from klcli.result import parse_base
@@ -68,6 +73,7 @@ def batch(
         raise UsageError("give either --reference REF (each file against REF) or --pairwise (every pair of files)")
     metric = metric or ("js" if pairwise else "kl_pq")
     check_metric(metric, fail_above)
+    check_plot(plot, fmt.value)
     if sort is not None:
         check_metric(sort, None)
     if cluster and not pairwise:
@@ -87,19 +93,21 @@ def batch(
         raise UsageError("only one of REF and --files-from can be read from standard input")
     paths = core.collect_files(files or [], files_from=files_from)
 
-    with DelayedProgress(len(paths), "reading files") as progress:
+    with output_to(output):
+        with DelayedProgress(len(paths), "reading files") as progress:
+            if pairwise:
+                result = core.pairwise_matrix(paths, options, metric=metric, cluster=cluster, keep_going=keep_going, jobs=jobs, progress=progress)
+            else:
+                result = core.compare_batch(reference, paths, options, keep_going=keep_going, jobs=jobs, progress=progress)
         if pairwise:
-            result = core.pairwise_matrix(paths, options, metric=metric, cluster=cluster, keep_going=keep_going, jobs=jobs, progress=progress)
+            print_pairwise(result, fmt.value, plot=plot)
         else:
-            result = core.compare_batch(reference, paths, options, keep_going=keep_going, jobs=jobs, progress=progress)
-
+            shown = core.sort_results(result, sort, top)
+            print_batch(shown, fmt.value, reference="stdin" if reference == "-" else reference, base=parse_base(base)[0], total=len(result), plot=plot, metric=metric)
     if pairwise:
-        print_pairwise(result, fmt.value)
         failed = result.failed
         over = [] if fail_above is None else [f"{p} vs {q}" for p, q in core.exceeding_pairs(result, fail_above)]
     else:
-        shown = core.sort_results(result, sort, top)
-        print_batch(shown, fmt.value, reference="stdin" if reference == "-" else reference, base=parse_base(base)[0], total=len(result))
         failed = [r for r in result if r.failed]
         over = [] if fail_above is None else [r.file for r in core.exceeding(result, metric, fail_above)]
     sys.stdout.flush()

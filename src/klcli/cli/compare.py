@@ -42,6 +42,8 @@ def compare(
     top: Annotated[int, typer.Option("--top", help="With --summary: how many of the rows with the largest values to list.", min=0)] = 5,
     targets: Annotated[Optional[str], typer.Option("--targets", help="Batches: the observed category of each row (an integer array): perplexities of P and Q, and Δp with --summary.", metavar="SRC")] = None,
     mask: Annotated[Optional[str], typer.Option("--mask", help="Batches: 1 keeps a row, 0 drops it (padding positions).", metavar="SRC")] = None,
+    plot: o.Plot = False,
+    output: o.Output = None,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -52,11 +54,15 @@ def compare(
       klcli compare student.npy teacher.npy --from logits -T 2
       klcli compare 'normal(0,1)' 'studentt(df=3)'
       klcli compare before.csv after.csv --from samples --estimator knn --k 5
+      klcli compare today.csv baseline.csv --plot
+      klcli compare today.csv baseline.csv --format html -o report.html
     """
+    from klcli.cli.output import check_plot, output_to
     from klcli.compare import CompareOptions, compare_sources
     from klcli.render import print_comparison
 
     check_metric(metric, fail_above)
+    check_plot(plot, fmt.value)
     options = CompareOptions(
         base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
         engine=engine.value, samples=samples, seed=seed, device=device, column=column, key=key,
@@ -65,9 +71,9 @@ def compare(
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
         summary=summary, top=top, targets=targets, mask=mask,
     )
-    with _SampleProgress() as progress:
+    with output_to(output), _SampleProgress() as progress:
         comparison = compare_sources(p, q, options, progress=progress)
-    print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q))
+        print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q), plot=plot)
     if fail_above is not None and exceeds(comparison.values[metric], fail_above):
         print(f"klcli: {metric} exceeds {fail_above:g}", file=sys.stderr)
         raise typer.Exit(ExitCode.THRESHOLD)

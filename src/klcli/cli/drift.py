@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from klcli.cli import app
+from klcli.cli import options as o
 from klcli.errors import ExitCode, InputError, UsageError
 
 
@@ -17,6 +18,7 @@ class DriftFormat(str, Enum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
 
 
 class DriftMetric(str, Enum):
@@ -69,6 +71,8 @@ def drift(
     fmt: Annotated[DriftFormat, typer.Option("--format", "-f", help="Output format.")] = DriftFormat.table,
     junit: Annotated[Optional[str], typer.Option("--junit", help="Also write a JUnit XML report (one test case per column) to FILE.", metavar="FILE")] = None,
     input_format: Annotated[Optional[TableFormat], typer.Option("--input-format", help="Format of standard input (sniffed by default).")] = None,
+    plot: o.Plot = False,
+    output: o.Output = None,
 ) -> None:
     """Check CURRENT against REFERENCE column by column; exit 1 when any column drifted.
 
@@ -85,12 +89,16 @@ def drift(
       klcli drift ref.parquet today.parquet --metric psi --format markdown
       klcli drift ref.csv cur.csv --config drift.toml --junit drift.xml
       cat today.csv | klcli drift reference.csv -
+      klcli drift ref.csv cur.csv --format html -o drift.html
     """
     from klcli.drift import DriftOptions, check_drift, load_config
     from klcli.render import drift_junit, drift_summary, print_drift
     from klcli.text import escape_terminal
     from klcli.tables import open_table
 
+    from klcli.cli.output import check_plot, output_to
+
+    check_plot(plot, fmt.value)
     if reference == "-" and current == "-":
         raise UsageError("only one of REFERENCE and CURRENT can be '-' (standard input)")
     from klcli.drift.options import check_alpha, check_threshold
@@ -117,7 +125,8 @@ def drift(
     in_format = input_format.value if input_format else None
     ref_table = open_table(reference, input_format=in_format if reference == "-" else None)
     cur_table = open_table(current, input_format=in_format if current == "-" else None)
-    record = check_drift(ref_table, cur_table, options).record()
+    report = check_drift(ref_table, cur_table, options)
+    record = report.record()
     names = {"reference": _display(reference), "current": _display(current)}
     if junit:
         try:
@@ -125,7 +134,8 @@ def drift(
                 handle.write(drift_junit(record, **names))
         except OSError as error:
             raise InputError(f"{junit}: cannot write the JUnit report: {error.strerror or error}") from None
-    print_drift(record, fmt.value, **names)
+    with output_to(output):
+        print_drift(record, fmt.value, **names, plot=plot, report_object=report)
     for warning in record["warnings"]:
         print(f"klcli: warning: {escape_terminal(warning)}", file=sys.stderr)
     if record["drifted"]:

@@ -20,6 +20,10 @@ def families(fmt: o.Format = o.OutputFormat.table) -> None:
     from klcli.families import catalogue
     from klcli.render import console, records_to_csv, to_json
 
+    if fmt == o.OutputFormat.html:
+        from klcli.errors import UsageError
+
+        raise UsageError("--format html is for compare and batch; families prints a table, json or csv")
     closed = pairs()
     records = [
         {
@@ -36,12 +40,7 @@ def families(fmt: o.Format = o.OutputFormat.table) -> None:
     elif fmt == o.OutputFormat.csv:
         sys.stdout.write(records_to_csv([{**r, "closed_form_with": " ".join(r["closed_form_with"])} for r in records]))
     else:
-        from rich.table import Table
+        from klcli.report.tables import families_table
 
-        table = Table(title="Distribution families (klcli compare 'family(args)' ...)", title_justify="left")
-        for name in ("family", "parameters", "support", "kind", "closed-form KL(P‖Q) with Q ="):
-            table.add_column(name, overflow="fold")
-        for r in records:
-            table.add_row(r["family"], r["parameters"], r["support"], r["kind"], ", ".join(r["closed_form_with"]) or "-")
-        table.caption = f"{len(closed)} closed-form pairs; other pairs use quadrature (1-D) or Monte Carlo."
-        console().print(table)
+        out = console()
+        out.print(families_table(records, pairs=len(closed), width=out.width))

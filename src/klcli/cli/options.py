@@ -12,6 +12,7 @@ class OutputFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class FromMode(str, Enum):
@@ -60,3 +61,5 @@ Metric = Annotated[str, typer.Option("--metric", help="Value checked by --fail-a
 Column = Annotated[Optional[str], typer.Option("--column", help="The weight column of a table with several.")]
 Key = Annotated[Optional[str], typer.Option("--key", help="The array to read from an .npz file.")]
 InputFormatOpt = Annotated[Optional[InputFormat], typer.Option("--input-format", help="Format of standard input (sniffed by default).")]
+Plot = Annotated[bool, typer.Option("--plot", help="Terminal pictures below the table (--format table).")]
+Output = Annotated[Optional[str], typer.Option("--output", "-o", help="Write the output to FILE (atomically) instead of stdout.", metavar="FILE")]

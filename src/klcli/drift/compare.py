@@ -192,6 +192,7 @@ def column_report(plan: ColumnPlan, labels: list[str], reference: np.ndarray, cu
         reference_missing_rate=reference[-1] / ref_total, current_missing_rate=current[-1] / cur_total,
         top_contributors=contributors, unseen_categories=listed if plan.kind == "categorical" else None,
         unseen_count=len(unseen), current_unseen_rate=sum(unseen.values()) / cur_total,
+        histogram={"labels": list(labels), "reference": reference, "current": current, "contributions": contributions},
     )
 
 

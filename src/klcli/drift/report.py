@@ -52,6 +52,9 @@ class ColumnReport:
     noise_floor_method: str | None = None
     warn_above: float | None = None
     schema_fails: bool = False
+    #: Every bin: ``{"labels", "reference", "current", "contributions"}`` (counts, missing last), for
+    #: pictures only (not in the record).
+    histogram: dict | None = field(default=None, repr=False)
 
     @property
     def drifted(self) -> bool:
