@@ -76,6 +76,14 @@ def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = N
     read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
     p = read_source(p_text, role="P", **read)
     q = read_source(q_text, role="Q", **read)
+    return compare_read(p, q, options)
+
+
+def compare_read(p, q, options: CompareOptions) -> Comparison:
+    """Compare two sources already read (histograms or distributions) in the unit ``options.base``.
+
+    The options must have been validated (:meth:`CompareOptions.validate`).
+    """
     if isinstance(p, Histogram) and isinstance(q, Histogram):
         comparison = compare_histograms(p, q, options)
     elif not isinstance(p, Histogram) and not isinstance(q, Histogram):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated, Optional
 
@@ -63,7 +64,7 @@ def batch(
       klcli batch -r baseline.csv daily/ --plot --metric js
       klcli batch --pairwise daily/ --format html -o alike.html
     """
-    from klcli import batch as core
+    core = importlib.import_module("klcli.batch")  # the module: `klcli.batch` is the API function
     from klcli.cli.output import check_plot, output_to
     from klcli.compare import CompareOptions
     from klcli.render import DelayedProgress, print_batch, print_pairwise
