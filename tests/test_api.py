@@ -74,7 +74,9 @@ def test_torch_tensors():
     torch = pytest.importorskip("torch")
     logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 3.0]], dtype=torch.bfloat16, requires_grad=True)
     r = klcli.compare(logits, torch.zeros(2, 3), from_="logits", reduction="none")
-    expected = torch.nn.functional.kl_div(torch.log_softmax(torch.zeros(2, 3, dtype=torch.float64), -1), logits.detach().double().log_softmax(-1), log_target=True, reduction="none").sum(-1)
+    expected = torch.nn.functional.kl_div(
+        torch.log_softmax(torch.zeros(2, 3, dtype=torch.float64), -1), logits.detach().double().log_softmax(-1), log_target=True, reduction="none"
+    ).sum(-1)
     np.testing.assert_allclose(r.kl_pq, expected.numpy(), rtol=1e-12)
 
 

@@ -68,3 +68,8 @@ def test_ci_workflow_installs_an_extra_that_exists():
 
 def test_readme_has_examples():
     assert len(readme_commands()) >= 8
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.startswith("pip install")]
+    assert ci and all(line in (ROOT / "README.md").read_text().splitlines() for line in ci)

@@ -289,8 +289,17 @@ def compare(
     klcli.errors.InputError: P: index 1: negative weight -0.5
     """
     options = CompareOptions(
-        base=_base_text(base), smooth=smooth, from_=from_, temperature=temperature, reduction=reduction,
-        engine=engine, samples=samples, seed=seed, device=device, column=column, key=key,
+        base=_base_text(base),
+        smooth=smooth,
+        from_=from_,
+        temperature=temperature,
+        reduction=reduction,
+        engine=engine,
+        samples=samples,
+        seed=seed,
+        device=device,
+        column=column,
+        key=key,
     )
     p_name, q_name = names or (_name(p, "P"), _name(q, "Q"))
     if isinstance(p, (str, os.PathLike)) and isinstance(q, (str, os.PathLike)):
@@ -406,7 +415,9 @@ def batch(
     """
     from klcli.batch import collect_files, compare_batch
 
-    options = CompareOptions(base=_base_text(base), smooth=smooth, from_=from_, temperature=temperature, reduction=reduction, device=device, column=column, key=key)
+    options = CompareOptions(
+        base=_base_text(base), smooth=smooth, from_=from_, temperature=temperature, reduction=reduction, device=device, column=column, key=key
+    )
     options.validate()
     paths = collect_files(_paths(files))
     reference_text = os.fspath(reference)
@@ -533,11 +544,25 @@ def drift(
     else:
         config_name, config_dict = "config", dict(config or {})
     options = DriftOptions(
-        columns=list(columns) if columns is not None else None, exclude=list(exclude), categorical=list(categorical),
-        numeric=list(numeric), bins=None if bins is None else str(bins), metric=metric, threshold=threshold,
-        max_categories=max_categories, config=config_dict, config_name=config_name, top=top, alpha=alpha,
-        significance=significance, warn_above=warn_above, fail_if_count=fail_if_count, fail_if_share=fail_if_share,
-        fail_on_schema=fail_on_schema, include=list(include), max_bins=max_bins,
+        columns=list(columns) if columns is not None else None,
+        exclude=list(exclude),
+        categorical=list(categorical),
+        numeric=list(numeric),
+        bins=None if bins is None else str(bins),
+        metric=metric,
+        threshold=threshold,
+        max_categories=max_categories,
+        config=config_dict,
+        config_name=config_name,
+        top=top,
+        alpha=alpha,
+        significance=significance,
+        warn_above=warn_above,
+        fail_if_count=fail_if_count,
+        fail_if_share=fail_if_share,
+        fail_on_schema=fail_on_schema,
+        include=list(include),
+        max_bins=max_bins,
     )
     parse_bins(options.bins_text, limit=options.bin_limit)
     return DriftResult(check_drift(_table(reference, "reference"), _table(current, "current"), options))

@@ -212,6 +212,7 @@ def pair_sides(p: Side, q: Side, options: CompareOptions):
             pv, qv = discrete.smooth(pv, options.smooth), discrete.smooth(qv, options.smooth)
             notes.append(f"smoothed with eps = {options.smooth:g} on both sides: p ← (p + eps) / (1 + K·eps)")
         return pv, qv, None, None, labels, notes
+    assert q.logs is not None  # both sides are read the same way (--from)
     lp, lq, _ = align(replace(p, values=p.logs), replace(q, values=q.logs))
     lp, lq = np.broadcast_arrays(lp, lq) if lp.ndim != lq.ndim else (lp, lq)
     if options.temperature != 1.0:

@@ -129,7 +129,7 @@ def comparison_rows(c: Comparison) -> list[dict]:
     n = len(next(iter(lists.values())))
     rows = []
     for i in range(n):
-        row = {"row": i}
+        row: dict[str, Any] = {"row": i}
         row.update({k: (v[i] if k in lists else v) for k, v in record.items() if not isinstance(v, dict)})
         row["stderr"] = {k: (v[i] if isinstance(v, list) else v) for k, v in record["stderr"].items()}
         rows.append(row)
@@ -294,7 +294,7 @@ class DelayedProgress:
         self._stream = stream or sys.stderr
         self._enabled = bool(getattr(self._stream, "isatty", lambda: False)())
         self._done = 0
-        self._bar = None
+        self._bar: Any = None
 
     def __call__(self, advance: int) -> None:
         self._done += advance

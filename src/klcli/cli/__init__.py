@@ -64,7 +64,7 @@ class KlcliGroup(TyperGroup):
             return _fail("out of memory: the inputs are too large for this machine's memory", ExitCode.BAD_INPUT, debug, error)
         except Exception as error:
             if type(error).__name__ == "NoArgsIsHelpError":
-                error.show()
+                error.show()  # type: ignore[attr-defined]
                 return ExitCode.BAD_INPUT
             if hasattr(error, "format_message") and hasattr(error, "exit_code"):
                 # click's usage errors (typer vendors click): unknown option, missing argument...

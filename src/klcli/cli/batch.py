@@ -104,7 +104,7 @@ def batch(
             print_pairwise(result, fmt.value, plot=plot)
         else:
             shown = core.sort_results(result, sort, top)
-            print_batch(shown, fmt.value, reference="stdin" if reference == "-" else reference, base=parse_base(base)[0], total=len(result), plot=plot, metric=metric)
+            print_batch(shown, fmt.value, reference="stdin" if reference == "-" else str(reference), base=parse_base(base)[0], total=len(result), plot=plot, metric=metric)
     if pairwise:
         failed = result.failed
         over = [] if fail_above is None else [f"{p} vs {q}" for p, q in core.exceeding_pairs(result, fail_above)]
