@@ -324,8 +324,12 @@ def test_long_values_are_cut_in_error_lines():
 
 
 def test_completion_variable_is_refused_with_exit_2(monkeypatch):
+    """A value that is not one of typer's completion requests is a mistake (real completion: test_conventions)."""
     monkeypatch.setenv("_KLCLI_COMPLETE", "bash_complete")
-    assert error_of("compare", "1", "1") == "klcli: error: shell completion is not available; unset _KLCLI_COMPLETE"
+    assert error_of("compare", "1", "1") == (
+        "klcli: error: _KLCLI_COMPLETE='bash_complete' is not a shell completion request; unset _KLCLI_COMPLETE "
+        "(completion is set up with klcli --install-completion)"
+    )
 
 
 def test_debug_errors_exit_2_with_the_traceback(capsys):

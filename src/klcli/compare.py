@@ -43,6 +43,7 @@ class CompareOptions:
     bootstrap: int | None = None
     standardize: bool = True
     columns: list[str] | None = None
+    scale_t2: bool = False
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -59,6 +60,8 @@ class CompareOptions:
             raise UsageError("`--temperature` applies to --from logits or --from logprobs")
         if self.smooth is not None and not (self.smooth >= 0 and np.isfinite(self.smooth)):
             raise UsageError(f"`--smooth` must be a non-negative number, not {self.smooth!r}")
+        if self.scale_t2 and self.from_ not in ("logits", "logprobs"):
+            raise UsageError("`--scale-t2` applies to --from logits or --from logprobs (with --temperature T)")
         if self.samples < 1:
             raise UsageError(f"`--samples` must be a positive integer, not {self.samples!r}")
 
@@ -142,9 +145,36 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
         p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device
     )
     comparison.notes[:0] = notes
+    if options.scale_t2:
+        scale_by_t2(comparison, options.temperature)
     if np.ndim(p_probs) == 1:
         comparison.bins = Bins(p_probs, q_probs, labels)
     return comparison
+
+
+#: The values ``--scale-t2`` multiplies: the KL divergences, which are the distillation losses.
+T2_SCALED = ("kl_pq", "kl_qp", "symmetric_kl")
+
+
+def scale_by_t2(comparison: Comparison, temperature: float) -> None:
+    """Multiply the KL values by T², as knowledge distillation does (Hinton, Vinyals & Dean, 2015).
+
+    The soft targets' gradients scale as 1/T² (the softmax of x/T flattens as T grows), so a
+    distillation loss is T²·KL(teacher‖student) to keep its weight against the hard-label loss
+    when T changes. JS, entropies and cross-entropies are left as they are.
+
+    >>> from klcli.result import Comparison
+    >>> c = Comparison.from_nats({"kl_pq": 0.5, "kl_qp": 0.25, "js": 0.1}, method="exact")
+    >>> scale_by_t2(c, 2.0)
+    >>> c.values["kl_pq"], c.values["symmetric_kl"], c.values["js"], c.info["kl_scale"]
+    (2.0, 3.0, 0.1, 4.0)
+    """
+    factor = float(temperature) ** 2
+    for key in T2_SCALED:
+        if key in comparison.values:
+            comparison.values[key] = comparison.values[key] * factor
+    comparison.info["kl_scale"] = factor
+    comparison.notes.append(f"KL values multiplied by T² = {factor:g} (--scale-t2), as distillation losses are; JS and entropies are not")
 
 
 @dataclass

@@ -152,11 +152,21 @@ def format_number(value: Any) -> str:
     return f"{value:.6g}"
 
 
+#: ``--color``: ``always``, ``never``, or None (auto: colour on a terminal, unless ``NO_COLOR`` is set
+#: or ``FORCE_COLOR`` asks for it anyway; rich reads both variables).
+COLOR: str | None = None
+
+
 def console(stderr: bool = False):
     """A rich console on stdout (or stderr); imported lazily to keep start-up fast."""
     from rich.console import Console
 
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False)
+    color: dict[str, Any] = {}
+    if COLOR == "never":
+        color = {"no_color": True, "color_system": None}
+    elif COLOR == "always":
+        color = {"no_color": False, "force_terminal": True}
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False, **color)
 
 
 def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str, plot: bool = False) -> None:
