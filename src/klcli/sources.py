@@ -84,6 +84,9 @@ def read_source(
         data = (stdin or sys.stdin.buffer).read()
         return parse_bytes(data, name="<stdin>", fmt=input_format or sniff_format(data), column=column, key=key)
     if os.path.isfile(text):
+        if _SPEC.match(text) or _INLINE.match(text):  # a file shadows a spec or numbers: say so (./NAME is quiet)
+            what = "a distribution spec" if _SPEC.match(text) else "numbers"
+            warnings.warn(f"{role}: {text!r} is a file in the working directory and was read as such, not as {what} (write ./{text} to mean the file)", UserWarning, stacklevel=2)
         fmt = input_format or EXTENSIONS.get(os.path.splitext(text)[1].lower())
         if fmt is None:
             with reading(text, "a readable file"), open(text, "rb") as handle:
@@ -91,6 +94,11 @@ def read_source(
         return read_file(text, fmt=fmt, column=column, key=key)
     if os.path.isdir(text):
         raise InputError(f"{role}: {text!r} is a directory, not a file")
+    path, colon, member = text.rpartition(":")
+    if colon and member and os.path.isfile(path) and EXTENSIONS.get(os.path.splitext(path)[1].lower()) == "npz":
+        if key is not None and key != member:
+            raise UsageError(f"{role}: {text!r} names the array {member!r} but --key says {key!r}")
+        return read_file(path, fmt="npz", column=column, key=member)
     if _SPEC.match(text):
         from klcli.specs import parse_spec
 

@@ -16,6 +16,7 @@ from klcli.errors import ExitCode, InputError, UsageError
 class DriftFormat(str, Enum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
     html = "html"
