@@ -337,7 +337,7 @@ def test_debug_errors_exit_2_with_the_traceback(capsys):
 
     assert app(["--debug", "compare"], standalone_mode=False) == 2
     err = capsys.readouterr().err
-    assert "Traceback" in err and err.strip().splitlines()[-1] == "klcli: error: Missing argument 'p'."
+    assert "Traceback" in err and err.strip().splitlines()[-1] == "klcli: error: missing P and Q: give two sources, or --stream"
 
 
 # ---------------------------------------------------------------------------
