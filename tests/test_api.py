@@ -178,3 +178,23 @@ def test_import_klcli_imports_neither_pandas_nor_torch():
     code = "import sys, klcli; klcli.compare([1, 2], [2, 1]); print(sorted(m for m in ('pandas', 'torch', 'scipy.stats', 'pyarrow') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_no_import_takes_an_api_function_for_its_module():
+    """`from klcli import compare` and `import klcli.drift.x as y` give the API functions, not the modules.
+
+    Code must name these modules in full (`from klcli.compare import CompareOptions`,
+    `from klcli.drift.engines import local`) or import them with importlib.
+    """
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"^\s*(from klcli import .*\b(compare|batch|drift)\b|import klcli\.(compare|batch|drift)[\w.]* as )", re.M)
+    offenders = [
+        f"{path.relative_to(root)}: {match.group(0).strip()}"
+        for folder in ("src", "tests", "benchmarks", "examples")
+        for path in (root / folder).rglob("*.py")
+        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert not offenders, "these imports get klcli's API functions, not the modules: " + "; ".join(offenders)

@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from klcli.compare import CompareOptions, compare_read, compare_sources
 from klcli.errors import InputError, UsageError
 from klcli.result import Comparison, Value
-from klcli.sources import Histogram, read_source
+
+# klcli.compare and klcli.sources (and their readers) are imported by the functions that use them,
+# so that `import klcli` and commands that do not compare (drift, families) stay light.
 
 __all__ = ["BatchResult", "DriftResult", "PairwiseResult", "Result", "batch", "compare", "drift", "pairwise"]
 
@@ -229,6 +230,7 @@ def compare(
     device: str | None = None,
     column: str | None = None,
     key: str | None = None,
+    scale_t2: bool = False,
     names: tuple[str, str] | None = None,
 ) -> Result:
     """Divergences of P from the reference Q, as ``klcli compare P Q`` computes them.
@@ -257,6 +259,9 @@ def compare(
         Monte Carlo size, seed and device (``device`` needs torch).
     column, key
         Which column of a table file, which array of an ``.npz`` file.
+    scale_t2 : bool
+        Multiply the KL values by T², the knowledge-distillation convention (see
+        :func:`klcli.compare.scale_by_t2` for the reason).
     names : (str, str), optional
         The names ``to_dict()`` gives P and Q (default: the text of a string
         source, else ``"P"`` and ``"Q"``).
@@ -288,6 +293,8 @@ def compare(
     ...
     klcli.errors.InputError: P: index 1: negative weight -0.5
     """
+    from klcli.compare import CompareOptions, compare_read, compare_sources
+
     options = CompareOptions(
         base=_base_text(base),
         smooth=smooth,
@@ -300,6 +307,7 @@ def compare(
         device=device,
         column=column,
         key=key,
+        scale_t2=scale_t2,
     )
     p_name, q_name = names or (_name(p, "P"), _name(q, "Q"))
     if isinstance(p, (str, os.PathLike)) and isinstance(q, (str, os.PathLike)):
@@ -308,8 +316,8 @@ def compare(
     if from_ == "samples":
         raise UsageError("from_='samples' reads files of observations: pass P and Q as paths")
     read = dict(input_format=None, column=column, key=key)
-    p_read = _source(p, "P", read)
-    q_read = _source(q, "Q", read)
+    p_read = source_of(p, "P", read)
+    q_read = source_of(q, "Q", read)
     return Result(compare_read(p_read, q_read, options), p_name, q_name)
 
 
@@ -327,8 +335,10 @@ def _name(source: Any, default: str) -> str:
     return default
 
 
-def _source(obj: Any, role: str, read: dict[str, Any]) -> Any:
-    """A histogram or distribution from an object, as the readers would give it."""
+def source_of(obj: Any, role: str, read: dict[str, Any]) -> Any:
+    """A histogram or distribution from an object, as the readers would give it (``role`` names it in errors)."""
+    from klcli.sources import Histogram, read_source
+
     if isinstance(obj, (str, os.PathLike)):
         return read_source(os.fspath(obj), role=role, **read)
     if isinstance(obj, Histogram):
@@ -414,6 +424,7 @@ def batch(
     ('examples/data/batch/daily/2024-05-01.csv', 'exact')
     """
     from klcli.batch import collect_files, compare_batch
+    from klcli.compare import CompareOptions
 
     options = CompareOptions(
         base=_base_text(base), smooth=smooth, from_=from_, temperature=temperature, reduction=reduction, device=device, column=column, key=key
@@ -454,6 +465,7 @@ def pairwise(
     ((5, 5), 'js', 0.0)
     """
     from klcli.batch import collect_files, pairwise_matrix
+    from klcli.compare import CompareOptions
     from klcli.cli.compare import check_metric
 
     check_metric(metric, None)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from klcli.cli import app
+from klcli.cli import app, unshield
 from klcli.cli import options as o
 from klcli.cli.compare import check_metric, threshold_line
 from klcli.errors import ExitCode, InputError, UsageError
@@ -94,7 +94,7 @@ def batch(
     options.validate()
     if reference == "-" and files_from == "-":
         raise UsageError("only one of REF and --files-from can be read from standard input")
-    paths = core.collect_files(files or [], files_from=files_from)
+    paths = core.collect_files([unshield(f) for f in files or []], files_from=files_from)
 
     with output_to(output):
         with DelayedProgress(len(paths), "reading files") as progress:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-from klcli.api import _source
+from klcli.api import source_of
 from klcli.compare import CompareOptions, compare_read
 from klcli.errors import ExitCode, InputError, KlcliError
 from klcli.render import comparison_record, to_json
@@ -39,7 +39,7 @@ def compare_stream(lines: IO[str], out: IO[str], options: CompareOptions) -> int
             continue
         try:
             extra, p, q = _pair(line, number)
-            comparison = compare_read(_source(p, "P", {}), _source(q, "Q", {}), options)
+            comparison = compare_read(source_of(p, "P", {}), source_of(q, "Q", {}), options)
             record = comparison_record(comparison, **extra)
         except KlcliError as error:
             record = {"line": number, "error": f"line {number}: {error}"}
