@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import sys
 import zipfile
 
 import numpy as np
@@ -198,23 +199,23 @@ def test_non_utf8_text_was_unicode_decode_error(tmp_path, samples):
 
 
 def test_unexpected_errors_are_internal_errors_with_exit_2(monkeypatch):
-    import klcli.compare
+    import klcli.compare  # noqa: F401
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("float division by zero")
 
-    monkeypatch.setattr(klcli.compare, "compare_sources", broken)
+    monkeypatch.setattr(sys.modules["klcli.compare"], "compare_sources", broken)
     line = error_of("compare", "1,1", "1,1")
     assert line.startswith("klcli: error: internal error: float division by zero") and "--debug" in line
 
 
 def test_running_out_of_memory_is_one_line_with_exit_2(monkeypatch):
-    import klcli.compare
+    import klcli.compare  # noqa: F401
 
     def huge(*args, **kwargs):
         raise MemoryError("Unable to allocate 8.00 TiB")
 
-    monkeypatch.setattr(klcli.compare, "compare_sources", huge)
+    monkeypatch.setattr(sys.modules["klcli.compare"], "compare_sources", huge)
     assert error_of("compare", "1,1", "1,1") == "klcli: error: out of memory: the inputs are too large for this machine's memory"
 
 
@@ -323,8 +324,12 @@ def test_long_values_are_cut_in_error_lines():
 
 
 def test_completion_variable_is_refused_with_exit_2(monkeypatch):
+    """A value that is not one of typer's completion requests is a mistake (real completion: test_conventions)."""
     monkeypatch.setenv("_KLCLI_COMPLETE", "bash_complete")
-    assert error_of("compare", "1", "1") == "klcli: error: shell completion is not available; unset _KLCLI_COMPLETE"
+    assert error_of("compare", "1", "1") == (
+        "klcli: error: _KLCLI_COMPLETE='bash_complete' is not a shell completion request; unset _KLCLI_COMPLETE "
+        "(completion is set up with klcli --install-completion)"
+    )
 
 
 def test_debug_errors_exit_2_with_the_traceback(capsys):
@@ -332,7 +337,7 @@ def test_debug_errors_exit_2_with_the_traceback(capsys):
 
     assert app(["--debug", "compare"], standalone_mode=False) == 2
     err = capsys.readouterr().err
-    assert "Traceback" in err and err.strip().splitlines()[-1] == "klcli: error: Missing argument 'p'."
+    assert "Traceback" in err and err.strip().splitlines()[-1] == "klcli: error: missing P and Q: give two sources, or --stream"
 
 
 # ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -12,11 +13,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from klcli import batch as core
 from klcli.cli import app, main
 from klcli.compare import CompareOptions, compare_sources
 from klcli.errors import InputError, UsageError
 from klcli.render import comparison_record
+
+core = importlib.import_module("klcli.batch")  # the module: `klcli.batch` is the API function
 
 runner = CliRunner()
 SRC = os.path.join(os.path.dirname(__file__), os.pardir, "src")
@@ -262,7 +264,7 @@ def test_bad_reference_is_fatal_even_with_keep_going(tmp_path, capsys):
         (["-r", "x.csv", "a.csv", "-f", "json", "--top", "2"], "JSON keeps the input order"),
         (["-r", "x.csv", "a.csv", "--metric", "nope"], "`--metric` must be one of"),
         (["-r", "x.csv", "a.csv", "--sort", "nope"], "`--metric` must be one of"),
-        (["-r", "x.csv", "a.csv", "--from", "samples"], "--from samples is not supported by batch"),
+        (["-r", "x.csv", "a.csv", "--from", "samples"], "'samples' is not one of 'probs', 'logprobs', 'logits'"),
         (["--pairwise", "a.csv", "b.csv", "--metric", "entropy_p"], "for --pairwise must be one of"),
         (["-r", "-", "--files-from", "-"], "only one of REF and --files-from"),
         (["-r", "x.csv"], "no files to compare"),

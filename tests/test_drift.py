@@ -401,7 +401,7 @@ def test_parquet_reference_sampled_from_row_groups(tmp_path, monkeypatch):
     """With Parquet statistics the first pass reads a few row groups; counts stay exact."""
     import pandas as pd
 
-    import klcli.drift.engines.local as local
+    from klcli.drift.engines import local
 
     monkeypatch.setattr(local, "SAMPLE_ROWS", 500)
     rng = np.random.default_rng(11)
@@ -424,7 +424,7 @@ def test_parquet_reference_sampled_from_row_groups(tmp_path, monkeypatch):
 def test_footer_shortcut_needs_many_row_groups_and_numeric_columns(tmp_path):
     import pandas as pd
 
-    import klcli.drift.engines.local as local
+    from klcli.drift.engines import local
 
     path = tmp_path / "small.parquet"
     pd.DataFrame({"x": np.arange(100.0), "c": ["a", "b"] * 50}).to_parquet(path, row_group_size=10)

@@ -1,8 +1,13 @@
 """klcli: KL and Jensen-Shannon divergences between histograms, distributions and data.
 
->>> from klcli import compare_probabilities
->>> round(compare_probabilities([0.2, 0.8], [0.5, 0.5]).values["js"], 12)
-0.050671836986
+The public API is :func:`compare`, :func:`batch`, :func:`pairwise` and
+:func:`drift` (see :mod:`klcli.api`): they run the command's code on lists,
+arrays, pandas and pyarrow objects, torch tensors, specs or paths.
+
+>>> import klcli
+>>> r = klcli.compare([3, 3, 4], [2, 2, 6])
+>>> round(r.kl_pq, 6), r.to_dict()["js"] == r.js
+(0.081093, True)
 
 The parametric API is loaded on first use, so that ``import klcli`` stays cheap:
 
@@ -15,11 +20,13 @@ The parametric API is loaded on first use, so that ``import klcli`` stays cheap:
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
 
-from klcli.discrete import compare_probabilities, divergences  # noqa: E402
+from klcli.api import BatchResult, DriftResult, PairwiseResult, Result, batch, compare, drift, pairwise  # noqa: E402
 from klcli.errors import EngineUnavailable, ExitCode, InputError, KlcliError, UsageError  # noqa: E402
 from klcli.result import Comparison  # noqa: E402
 
@@ -32,22 +39,57 @@ _LAZY = {
     "compare_samples": "klcli.samples",
 }
 
+#: Names that were public and are no longer, with what to use instead.
+_REMOVED = {
+    "compare_probabilities": "it neither normalised nor validated its inputs; use klcli.compare(p, q)",
+    "divergences": "it neither normalised nor validated its inputs; use klcli.compare(p, q)",
+}
+
+#: The API functions named like the modules klcli.compare, klcli.batch and klcli.drift.
+_FUNCTIONS = {"compare": compare, "batch": batch, "drift": drift}
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _REMOVED:
+        raise AttributeError(f"klcli.{name} is no longer public: {_REMOVED[name]}")
     raise AttributeError(f"module 'klcli' has no attribute {name!r}")
 
 
+class _Package(types.ModuleType):
+    """Keeps ``klcli.compare``, ``klcli.batch`` and ``klcli.drift`` the API functions.
+
+    Importing the submodule of the same name (``import klcli.compare``) would
+    otherwise rebind the package attribute to the module; the modules stay
+    importable by their full names (``from klcli.compare import CompareOptions``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FUNCTIONS and isinstance(value, types.ModuleType):
+            value = _FUNCTIONS[name]
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+for _name, _function in _FUNCTIONS.items():
+    setattr(sys.modules[__name__], _name, _function)
+
 __all__ = [
+    "BatchResult",
     "Comparison",
+    "DriftResult",
     "EngineUnavailable",
     "ExitCode",
     "InputError",
     "KlcliError",
+    "PairwiseResult",
+    "Result",
     "UsageError",
     "__version__",
-    "compare_probabilities",
-    "divergences",
+    "batch",
+    "compare",
+    "drift",
+    "pairwise",
     *_LAZY,
 ]

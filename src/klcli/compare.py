@@ -49,6 +49,7 @@ class CompareOptions:
     top: int = 5
     targets: str | None = None
     mask: str | None = None
+    scale_t2: bool = False
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -65,6 +66,8 @@ class CompareOptions:
             raise UsageError("`--temperature` applies to --from logits or --from logprobs")
         if self.smooth is not None and not (self.smooth >= 0 and np.isfinite(self.smooth)):
             raise UsageError(f"`--smooth` must be a non-negative number, not {self.smooth!r}")
+        if self.scale_t2 and self.from_ not in ("logits", "logprobs"):
+            raise UsageError("`--scale-t2` applies to --from logits or --from logprobs (with --temperature T)")
         if self.samples < 1:
             raise UsageError(f"`--samples` must be a positive integer, not {self.samples!r}")
         if self.estimator not in ("auto", "knn", "knn-ensemble", "classifier"):
@@ -96,10 +99,20 @@ def compare_sources(
 
         streamed = compare_streamed(p_text, q_text, options, stdin=stdin)
         if streamed is not None:
+            if options.scale_t2:
+                scale_by_t2(streamed, options.temperature)
             return streamed
     read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
     p = read_source(p_text, role="P", **read)
     q = read_source(q_text, role="Q", **read)
+    return compare_read(p, q, options)
+
+
+def compare_read(p, q, options: CompareOptions) -> Comparison:
+    """Compare two sources already read (histograms or distributions) in the unit ``options.base``.
+
+    The options must have been validated (:meth:`CompareOptions.validate`).
+    """
     if isinstance(p, Histogram) and isinstance(q, Histogram):
         comparison = compare_histograms(p, q, options)
     elif not isinstance(p, Histogram) and not isinstance(q, Histogram):
@@ -160,9 +173,46 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
         exact=exact_normalisation(p_side, q_side, p_probs, q_probs, options),
     )
     comparison.notes[:0] = notes
+    if options.scale_t2:
+        scale_by_t2(comparison, options.temperature)
     if np.ndim(p_probs) == 1:
         comparison.bins = Bins(p_probs, q_probs, labels)
     return comparison
+
+
+#: The values ``--scale-t2`` multiplies: the KL divergences, which are the distillation losses.
+T2_SCALED = ("kl_pq", "kl_qp", "symmetric_kl")
+
+
+def scale_by_t2(comparison: Comparison, temperature: float) -> None:
+    """Multiply the KL values by T², as knowledge distillation does (Hinton, Vinyals & Dean, 2015).
+
+    The soft targets' gradients scale as 1/T² (the softmax of x/T flattens as T grows), so a
+    distillation loss is T²·KL(teacher‖student) to keep its weight against the hard-label loss
+    when T changes. JS, entropies and cross-entropies are left as they are.
+
+    >>> from klcli.result import Comparison
+    >>> c = Comparison.from_nats({"kl_pq": 0.5, "kl_qp": 0.25, "js": 0.1}, method="exact")
+    >>> scale_by_t2(c, 2.0)
+    >>> c.values["kl_pq"], c.values["symmetric_kl"], c.values["js"], c.info["kl_scale"]
+    (2.0, 3.0, 0.1, 4.0)
+    """
+    factor = float(temperature) ** 2
+    for key in T2_SCALED:
+        if key in comparison.values:
+            comparison.values[key] = comparison.values[key] * factor
+        if key in comparison.stderr:
+            comparison.stderr[key] = comparison.stderr[key] * factor
+        statistics = comparison.info.get("summary", {}).get(key)
+        if statistics:  # --summary of a streamed batch: every statistic and top row of the per-row KL
+            for name, value in statistics.items():
+                if name == "top":
+                    for row in value:
+                        row["value"] *= factor
+                elif value is not None:
+                    statistics[name] = value * factor
+    comparison.info["kl_scale"] = factor
+    comparison.notes.append(f"KL values multiplied by T² = {factor:g} (--scale-t2), as distillation losses are; JS and entropies are not")
 
 
 @dataclass
@@ -236,6 +286,7 @@ def pair_sides(p: Side, q: Side, options: CompareOptions):
             pv, qv = discrete.smooth(pv, options.smooth), discrete.smooth(qv, options.smooth)
             notes.append(f"smoothed with eps = {options.smooth:g} on both sides: p ← (p + eps) / (1 + K·eps)")
         return pv, qv, None, None, labels, notes
+    assert q.logs is not None  # both sides are read the same way (--from)
     lp, lq, _ = align(replace(p, values=p.logs), replace(q, values=q.logs))
     lp, lq = np.broadcast_arrays(lp, lq) if lp.ndim != lq.ndim else (lp, lq)
     if options.temperature != 1.0:

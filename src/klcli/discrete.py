@@ -485,9 +485,10 @@ def compare_probabilities(
             raw = divergences(p, q, exact=exact)
     else:
         from klcli.engines.discrete_torch import divergences as divergences_on_device
+        from klcli.engines.montecarlo import resolve_device
 
         raw = divergences_on_device(p, q, device=device, log_p=log_p, log_q=log_q)
-        info["backend"] = f"torch:{device}"
+        info["backend"] = f"torch:{resolve_device(device).device}"  # the device that ran: auto resolved
     values = {key: raw[key] for key in ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")}
     batch = np.ndim(values["kl_pq"]) == 1
     if batch:

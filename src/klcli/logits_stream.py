@@ -212,7 +212,7 @@ def _stream(p: Tensor, q: Tensor, batch: Tensor, options, keep, targets) -> RowR
         torch_threads = None
         if options.device is not None:
             compute = _TorchBlocks(options, feeds, out, targets)
-            out.backend = f"torch:{options.device}"
+            out.backend = f"torch:{compute.device}"  # the device that ran: auto resolved
             on_cpu = compute.device.type == "cpu"
             workers, elements = (discrete._threads(), TORCH_BLOCK_ELEMENTS["cpu"]) if on_cpu else (1, TORCH_BLOCK_ELEMENTS["other"])
             if on_cpu:

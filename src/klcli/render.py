@@ -21,7 +21,7 @@ import numpy as np
 
 from klcli.result import VALUE_KEYS, Comparison
 
-FORMATS = ("table", "json", "csv", "html")
+FORMATS = ("table", "json", "csv", "jsonl", "html")
 
 #: How each value is labelled in the table.
 LABELS = {
@@ -78,6 +78,13 @@ def to_json(obj: Any) -> str:
     return json.dumps(plain(obj), ensure_ascii=False, allow_nan=False)
 
 
+def write_lines(records: Iterable[Any]) -> None:
+    """``--format jsonl``: one strict JSON object per line on stdout, each flushed as it is written."""
+    for record in records:
+        sys.stdout.write(to_json(record) + "\n")
+        sys.stdout.flush()
+
+
 def comparison_record(c: Comparison, **extra: Any) -> dict:
     """The JSON object SPEC.md describes for one comparison.
 
@@ -122,16 +129,16 @@ def records_to_csv(records: list[dict], keys: Iterable[str] | None = None) -> st
     return buffer.getvalue()
 
 
-def comparison_rows(c: Comparison) -> list[dict]:
-    """One record per batch row for ``--reduction none``, else one record."""
-    record = comparison_record(c)
+def comparison_rows(c: Comparison, **extra: Any) -> list[dict]:
+    """One record per batch row for ``--reduction none``, else one record (``extra`` first: ``p``, ``q``)."""
+    record = comparison_record(c, **extra)
     lists = {k: v for k, v in record.items() if k in VALUE_KEYS and isinstance(v, list)}
     if not lists:
         return [record]
     n = len(next(iter(lists.values())))
     rows = []
     for i in range(n):
-        row = {"row": i}
+        row: dict[str, Any] = {"row": i}
         row.update({k: (v[i] if k in lists else v) for k, v in record.items() if not isinstance(v, dict)})
         row["stderr"] = {k: (v[i] if isinstance(v, list) else v) for k, v in record["stderr"].items()}
         rows.append(row)
@@ -154,11 +161,21 @@ def format_number(value: Any) -> str:
     return f"{value:.6g}"
 
 
+#: ``--color``: ``always``, ``never``, or None (auto: colour on a terminal, unless ``NO_COLOR`` is set
+#: or ``FORCE_COLOR`` asks for it anyway; rich reads both variables).
+COLOR: str | None = None
+
+
 def console(stderr: bool = False):
     """A rich console on stdout (or stderr); imported lazily to keep start-up fast."""
     from rich.console import Console
 
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False)
+    color: dict[str, Any] = {}
+    if COLOR == "never":
+        color = {"no_color": True, "color_system": None}
+    elif COLOR == "always":
+        color = {"no_color": False, "force_terminal": True}
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False, **color)
 
 
 def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str, plot: bool = False) -> None:
@@ -166,7 +183,8 @@ def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str, plot:
     if fmt == "json":
         sys.stdout.write(to_json(comparison_record(c, p=p_name, q=q_name)) + "\n")
     elif fmt == "csv":
-        sys.stdout.write(records_to_csv(comparison_rows(c), keys=["row"] if _is_batch(c) else None))
+        rows = comparison_rows(c, p=p_name, q=q_name)
+        sys.stdout.write(records_to_csv(rows, keys=["row", "p", "q"] if _is_batch(c) else ["p", "q"]))
     elif fmt == "html":
         from klcli.report.html import comparison_page
 
@@ -262,6 +280,8 @@ def print_batch(results, fmt: str, *, reference: str, base: str, total: int, plo
     """Print batch results in ``fmt`` (table, json, csv or html) to stdout; ``plot`` adds a bar per file of ``metric``."""
     if fmt == "json":
         sys.stdout.write(to_json(batch_records(results, reference=reference)) + "\n")
+    elif fmt == "jsonl":
+        write_lines(batch_records(results, reference=reference))
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(batch_records(results, reference=reference), keys=["file"]))
     elif fmt == "html":
@@ -337,7 +357,7 @@ class DelayedProgress:
         self._stream = stream or sys.stderr
         self._enabled = bool(getattr(self._stream, "isatty", lambda: False)())
         self._done = 0
-        self._bar = None
+        self._bar: Any = None
 
     def __call__(self, advance: int) -> None:
         self._done += advance
@@ -534,6 +554,9 @@ def print_drift(report: dict, fmt: str, *, reference: str, current: str, plot: b
     """
     if fmt == "json":
         sys.stdout.write(to_json(report) + "\n")
+    elif fmt == "jsonl":
+        summary = {k: v for k, v in report.items() if k != "columns"}
+        write_lines([*report["columns"], summary])
     elif fmt == "csv":
         sys.stdout.write(drift_csv(plain(report)))
     elif fmt == "markdown":

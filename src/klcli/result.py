@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -92,9 +93,9 @@ class Comparison:
     @classmethod
     def from_nats(
         cls,
-        values: dict[str, Value],
-        method: str | dict[str, str],
-        stderr: dict[str, Value] | None = None,
+        values: Mapping[str, Value],
+        method: str | Mapping[str, str],
+        stderr: Mapping[str, Value] | None = None,
         **kwargs: Any,
     ) -> "Comparison":
         """Build a comparison, deriving ``symmetric_kl``, ``js_distance`` and

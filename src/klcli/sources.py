@@ -20,7 +20,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -88,6 +88,9 @@ def read_source(
         if tensor is not None:
             return tensor
     if os.path.isfile(text):
+        if _SPEC.match(text) or _INLINE.match(text):  # a file shadows a spec or numbers: say so (./NAME is quiet)
+            what = "a distribution spec" if _SPEC.match(text) else "numbers"
+            warnings.warn(f"{role}: {text!r} is a file in the working directory and was read as such, not as {what} (write ./{text} to mean the file)", UserWarning, stacklevel=2)
         fmt = input_format or EXTENSIONS.get(os.path.splitext(text)[1].lower())
         if fmt is None:
             with reading(text, "a readable file"), open(text, "rb") as handle:
@@ -95,6 +98,11 @@ def read_source(
         return read_file(text, fmt=fmt, column=column, key=key)
     if os.path.isdir(text):
         raise InputError(f"{role}: {text!r} is a directory, not a file")
+    path, colon, member = text.rpartition(":")
+    if colon and member and os.path.isfile(path) and EXTENSIONS.get(os.path.splitext(path)[1].lower()) == "npz":
+        if key is not None and key != member:
+            raise UsageError(f"{role}: {text!r} names the array {member!r} but --key says {key!r}")
+        return read_file(path, fmt="npz", column=column, key=member)
     if _SPEC.match(text):
         from klcli.specs import parse_spec
 
@@ -112,8 +120,10 @@ def parse_inline(text: str, *, role: str = "P") -> Histogram:
     """
     rows = [r for r in text.replace("[", " ").replace("]", " ").split(";") if r.strip()]
     parsed = []
-    for r, row in enumerate(rows):
-        cells = [c for c in re.split(r"[,\s]+", row.strip()) if c]
+    for row in rows:
+        cells = re.split(r"\s*,\s*|\s+", row.strip())
+        if "" in cells:
+            raise InputError(f"{role}: {text!r} has an empty value between commas (or a comma at an end); write every number")
         numbers = []
         for c in cells:
             try:
@@ -216,7 +226,7 @@ def _read_json(text: str, *, name: str):
         if not obj:
             raise InputError(f"{name}: empty JSON object")
         labels = list(obj)
-        values = [_json_number(obj[k], name, f"key {k!r}") for k in labels]
+        values: list[Any] = [_json_number(obj[k], name, f"key {k!r}") for k in labels]
         return Histogram(np.array(values, dtype=np.float64), name=name, kind="json", labels=labels)
     if isinstance(obj, list):
         if not obj:
@@ -504,7 +514,15 @@ def _show(value: float) -> str:
     return repr(float(value)).replace("nan", "NaN")
 
 
-def align(p: Histogram, q: Histogram) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+class Binned(Protocol):
+    """What :func:`align` reads: a :class:`Histogram`, or a prepared side of one."""
+
+    values: np.ndarray
+    labels: list[str] | None
+    name: str
+
+
+def align(p: Binned, q: Binned) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
     """Put two histograms on the same bins: by label (union) or by position.
 
     >>> a = Histogram(np.array([1.0, 2.0]), "a", "json", labels=["x", "y"])
@@ -521,6 +539,7 @@ def align(p: Histogram, q: Histogram) -> tuple[np.ndarray, np.ndarray, list[str]
         if p.values.ndim == 2 and q.values.ndim == 2 and p.values.shape[0] != q.values.shape[0]:
             raise InputError(f"{p.name} has {p.values.shape[0]} rows but {q.name} has {q.values.shape[0]}")
         return p.values, q.values, None
+    assert q.labels is not None  # both are labelled
     labels = list(dict.fromkeys(p.labels + q.labels))
     index = {label: i for i, label in enumerate(labels)}
     pv = np.zeros(len(labels))

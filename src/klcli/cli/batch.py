@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated, Optional
 
 import typer
 
-from klcli.cli import app
+from klcli.cli import app, unshield
 from klcli.cli import options as o
-from klcli.cli.compare import check_metric
+from klcli.cli.compare import check_metric, threshold_line
 from klcli.errors import ExitCode, InputError, UsageError
 from klcli.text import escape_terminal
 
@@ -33,10 +34,10 @@ def batch(
     files_from: FilesFrom = None,
     base: o.Base = "e",
     smooth: o.Smooth = None,
-    from_: o.From = o.FromMode.probs,
+    from_: o.HistogramFromOpt = o.HistogramFrom.probs,
     temperature: o.Temperature = 1.0,
     reduction: o.ReductionOpt = o.Reduction.batchmean,
-    fmt: o.Format = o.OutputFormat.table,
+    fmt: o.BatchFormatOpt = o.BatchFormat.table,
     fail_above: o.FailAbove = None,
     metric: BatchMetric = None,
     sort: Sort = None,
@@ -63,7 +64,7 @@ def batch(
       klcli batch -r baseline.csv daily/ --plot --metric js
       klcli batch --pairwise daily/ --format html -o alike.html
     """
-    from klcli import batch as core
+    core = importlib.import_module("klcli.batch")  # the module: `klcli.batch` is the API function
     from klcli.cli.output import check_plot, output_to
     from klcli.compare import CompareOptions
     from klcli.render import DelayedProgress, print_batch, print_pairwise
@@ -80,8 +81,10 @@ def batch(
         raise UsageError("--cluster orders a --pairwise matrix")
     if pairwise and (sort or top):
         raise UsageError("--sort and --top order the rows of a --reference batch, not a --pairwise matrix")
-    if fmt is o.OutputFormat.json and (sort or top):
+    if fmt.value in ("json", "jsonl") and (sort or top):
         raise UsageError("--sort and --top apply to --format table and csv; JSON keeps the input order")
+    if pairwise and fmt.value == "jsonl":
+        raise UsageError("--format jsonl writes one object per file of a --reference batch; a --pairwise matrix is --format json or csv")
     options = CompareOptions(
         base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
         column=column, key=key, input_format=input_format.value if input_format else None, device=device,
@@ -91,7 +94,7 @@ def batch(
     options.validate()
     if reference == "-" and files_from == "-":
         raise UsageError("only one of REF and --files-from can be read from standard input")
-    paths = core.collect_files(files or [], files_from=files_from)
+    paths = core.collect_files([unshield(f) for f in files or []], files_from=files_from)
 
     with output_to(output):
         with DelayedProgress(len(paths), "reading files") as progress:
@@ -103,13 +106,16 @@ def batch(
             print_pairwise(result, fmt.value, plot=plot)
         else:
             shown = core.sort_results(result, sort, top)
-            print_batch(shown, fmt.value, reference="stdin" if reference == "-" else reference, base=parse_base(base)[0], total=len(result), plot=plot, metric=metric)
+            print_batch(shown, fmt.value, reference="stdin" if reference == "-" else str(reference), base=parse_base(base)[0], total=len(result), plot=plot, metric=metric)
     if pairwise:
         failed = result.failed
-        over = [] if fail_above is None else [f"{p} vs {q}" for p, q in core.exceeding_pairs(result, fail_above)]
+        over = [] if fail_above is None else [
+            f"{p} vs {q}: {threshold_line(metric, result.matrix[result.files.index(p), result.files.index(q)], fail_above)}"
+            for p, q in core.exceeding_pairs(result, fail_above)
+        ]
     else:
         failed = [r for r in result if r.failed]
-        over = [] if fail_above is None else [r.file for r in core.exceeding(result, metric, fail_above)]
+        over = [] if fail_above is None else [f"{r.file}: {threshold_line(metric, r.comparison.values[metric], fail_above)}" for r in core.exceeding(result, metric, fail_above)]
     sys.stdout.flush()
     if failed:
         raise InputError(f"{len(failed)} of {len(paths)} files could not be compared (first: {failed[0].error})")

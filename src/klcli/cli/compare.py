@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from klcli.cli import app
+from klcli.cli import app, unshield
 from klcli.cli import options as o
 from klcli.errors import ExitCode, UsageError
 from klcli.result import VALUE_KEYS
@@ -16,8 +16,8 @@ from klcli.result import VALUE_KEYS
 
 @app.command()
 def compare(
-    p: Annotated[str, typer.Argument(help="P: a file, '-' for stdin, a spec like 'normal(0,1)', or numbers like 0.2,0.8.")],
-    q: Annotated[str, typer.Argument(help="Q, the reference, in the same forms.")],
+    p: Annotated[Optional[str], typer.Argument(help="P: a file, '-' for stdin, a spec like 'normal(0,1)', or numbers like 0.2,0.8.", show_default=False)] = None,
+    q: Annotated[Optional[str], typer.Argument(help="Q, the reference, in the same forms.", show_default=False)] = None,
     base: o.Base = "e",
     smooth: o.Smooth = None,
     from_: o.From = o.FromMode.probs,
@@ -44,6 +44,8 @@ def compare(
     mask: Annotated[Optional[str], typer.Option("--mask", help="Batches: 1 keeps a row, 0 drops it (padding positions).", metavar="SRC")] = None,
     plot: o.Plot = False,
     output: o.Output = None,
+    scale_t2: Annotated[bool, typer.Option("--scale-t2", help="Multiply the KL values by T^2, as distillation losses do (soft-target gradients scale as 1/T^2).")] = False,
+    stream: Annotated[bool, typer.Option("--stream", help="Read JSON lines from stdin, each {\"p\": [...], \"q\": [...]} (or [P, Q]); write one JSON line per input line.")] = False,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -51,7 +53,9 @@ def compare(
     Examples:
       klcli compare 0.1,0.9 0.5,0.5
       klcli compare today.csv baseline.csv --base 2 --format json
-      klcli compare student.npy teacher.npy --from logits -T 2
+      klcli compare teacher.npy student.npy --from logits -T 2 --scale-t2
+      klcli compare -1,-2,-3 -1,-1,-1 --from logprobs
+      tail -f log.jsonl | klcli compare --stream --from logits
       klcli compare 'normal(0,1)' 'studentt(df=3)'
       klcli compare before.csv after.csv --from samples --estimator knn --k 5
       klcli compare today.csv baseline.csv --plot
@@ -63,19 +67,31 @@ def compare(
 
     check_metric(metric, fail_above)
     check_plot(plot, fmt.value)
+    if stream != (p is None and q is None):
+        raise UsageError("give P and Q, or --stream (pairs read from standard input), not both" if stream else "missing P and Q: give two sources, or --stream")
+    if not stream and q is None:
+        raise UsageError("missing Q: give the reference after P")
     options = CompareOptions(
         base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
         engine=engine.value, samples=samples, seed=seed, device=device, column=column, key=key,
         input_format=input_format.value if input_format else None,
         k=k, bootstrap=bootstrap, standardize=standardize, estimator=estimator,
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
-        summary=summary, top=top, targets=targets, mask=mask,
+        summary=summary, top=top, targets=targets, mask=mask, scale_t2=scale_t2,
     )
+    if stream:
+        from klcli.cli.stream import compare_stream
+
+        if fmt.value not in ("table", "json") or plot or fail_above is not None or output is not None:
+            raise UsageError("--stream writes JSON lines to stdout: --format, --plot, --fail-above and --output do not apply")
+        raise typer.Exit(compare_stream(sys.stdin, sys.stdout, options))
+    assert p is not None and q is not None
+    p, q = unshield(p), unshield(q)
     with output_to(output), _SampleProgress() as progress:
         comparison = compare_sources(p, q, options, progress=progress)
         print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q), plot=plot)
     if fail_above is not None and exceeds(comparison.values[metric], fail_above):
-        print(f"klcli: {metric} exceeds {fail_above:g}", file=sys.stderr)
+        print(f"klcli: {threshold_line(metric, comparison.values[metric], fail_above)}", file=sys.stderr)
         raise typer.Exit(ExitCode.THRESHOLD)
 
 
@@ -85,6 +101,22 @@ def check_metric(metric: str, fail_above: float | None) -> None:
         raise UsageError(f"`--metric` must be one of {', '.join(VALUE_KEYS)}, not {metric!r}")
     if fail_above is not None and not np.isfinite(fail_above):
         raise UsageError(f"`--fail-above` must be a finite number, not {fail_above!r}")
+
+
+def threshold_line(metric: str, value, threshold: float) -> str:
+    """What went over ``--fail-above``, with the value.
+
+    >>> threshold_line("kl_pq", 0.42, 0.1)
+    'kl_pq = 0.42 exceeds 0.1'
+    >>> threshold_line("js", np.array([0.01, 0.3, 0.2]), 0.1)
+    'js = 0.3 exceeds 0.1 (largest of 3 rows; 2 over)'
+    """
+    from klcli.render import format_number
+
+    if np.ndim(value) == 0:
+        return f"{metric} = {format_number(value)} exceeds {threshold:g}"
+    values = np.asarray(value)
+    return f"{metric} = {format_number(values.max())} exceeds {threshold:g} (largest of {values.size:,} rows; {int((values > threshold).sum()):,} over)"
 
 
 def exceeds(value, threshold: float) -> bool:

@@ -16,6 +16,7 @@ from klcli.errors import ExitCode, InputError, UsageError
 class DriftFormat(str, Enum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
     html = "html"
@@ -147,7 +148,7 @@ def split_names(values: list[str] | None) -> list[str]:
     """Column names from repeated options and comma lists: ``["a,b", "c"]`` -> ``["a", "b", "c"]``."""
     names = [name.strip() for value in values or [] for name in value.split(",")]
     if any(not name for name in names):
-        raise UsageError(f"empty column name in {','.join(values)!r}")
+        raise UsageError(f"empty column name in {','.join(values or [])!r}")
     return names
 
 

@@ -9,7 +9,7 @@ from klcli.cli import options as o
 
 
 @app.command()
-def families(fmt: o.Format = o.OutputFormat.table) -> None:
+def families(fmt: o.Format = o.OutputFormat.table, output: o.Output = None) -> None:
     """List the distribution families, their parameters and supports, and closed-form pairs.
 
     \b
@@ -35,12 +35,15 @@ def families(fmt: o.Format = o.OutputFormat.table) -> None:
         }
         for family, parameters, support, kind in catalogue()
     ]
-    if fmt == o.OutputFormat.json:
-        sys.stdout.write(to_json({"families": records, "closed_form_pairs": [list(pair) for pair in closed]}) + "\n")
-    elif fmt == o.OutputFormat.csv:
-        sys.stdout.write(records_to_csv([{**r, "closed_form_with": " ".join(r["closed_form_with"])} for r in records]))
-    else:
-        from klcli.report.tables import families_table
+    from klcli.cli.output import output_to
 
-        out = console()
-        out.print(families_table(records, pairs=len(closed), width=out.width))
+    with output_to(output):
+        if fmt == o.OutputFormat.json:
+            sys.stdout.write(to_json({"families": records, "closed_form_pairs": [list(pair) for pair in closed]}) + "\n")
+        elif fmt == o.OutputFormat.csv:
+            sys.stdout.write(records_to_csv([{**r, "closed_form_with": " ".join(r["closed_form_with"])} for r in records]))
+        else:
+            from klcli.report.tables import families_table
+
+            out = console()
+            out.print(families_table(records, pairs=len(closed), width=out.width))

@@ -15,11 +15,27 @@ class OutputFormat(str, Enum):
     html = "html"
 
 
+class BatchFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    html = "html"
+
+
 class FromMode(str, Enum):
     probs = "probs"
     logprobs = "logprobs"
     logits = "logits"
     samples = "samples"
+
+
+class HistogramFrom(str, Enum):
+    """``--from`` of ``batch``: histogram files only (``samples`` is for ``compare``)."""
+
+    probs = "probs"
+    logprobs = "logprobs"
+    logits = "logits"
 
 
 class Reduction(str, Enum):
@@ -54,8 +70,10 @@ ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="How per-ro
 EngineOpt = Annotated[Engine, typer.Option("--engine", help="How a pair of distribution specs is computed.")]
 Samples = Annotated[int, typer.Option("--samples", help="Monte Carlo sample size.", min=1)]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (results are reproducible for a given seed).")]
-Device = Annotated[Optional[str], typer.Option("--device", help="auto|cpu|cuda|cuda:N|mps: where Monte Carlo runs (needs klcli[torch]).")]
+Device = Annotated[Optional[str], typer.Option("--device", help="auto|cpu|cuda|cuda:N|mps: run histogram and logit batches, and Monte Carlo of specs, with torch there (needs klcli[torch]; quadrature, closed forms and --from samples stay on the CPU).")]
 Format = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+BatchFormatOpt = Annotated[BatchFormat, typer.Option("--format", "-f", help="Output format (jsonl: one object per line, flushed).")]
+HistogramFromOpt = Annotated[HistogramFrom, typer.Option("--from", help="How the numbers are read.")]
 FailAbove = Annotated[Optional[float], typer.Option("--fail-above", help="Exit 1 when the metric exceeds X.", metavar="X")]
 Metric = Annotated[str, typer.Option("--metric", help="Value checked by --fail-above (kl_pq, kl_qp, symmetric_kl, js, js_distance, ...).")]
 Column = Annotated[Optional[str], typer.Option("--column", help="The weight column of a table with several.")]

@@ -45,7 +45,7 @@ def divergences(p, q, *, device: str, entropies: bool = True, log_p=None, log_q=
     sums = {key: [] for key in keys}
     for r0 in range(0, rows_p.shape[0], step):
         block = slice(r0, r0 + step)
-        as_tensor = lambda a: torch.as_tensor(a[block], dtype=torch.float64, device=where)  # noqa: E731
+        as_tensor = lambda a: torch.as_tensor(a[block], dtype=torch.float64, device=where)  # noqa: E731, B023 (called in this iteration)
         lp_lq = None if logs is None else (as_tensor(logs[0]), as_tensor(logs[1]))
         for key, value in _block_sums(torch, as_tensor(rows_p), as_tensor(rows_q), lp_lq, entropies).items():
             sums[key].append(value.cpu().numpy())

@@ -26,6 +26,11 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | No
     width = width or DEFAULT_WIDTH
     unit = unit_name(c.base)
     notes = list(c.notes)
+    rows, reduction = c.info.get("rows"), c.info.get("reduction")
+    if rows is not None and reduction in ("batchmean", "sum"):
+        notes.insert(0, f"{'mean' if reduction == 'batchmean' else 'sum'} over {rows:,} rows (--reduction {reduction})")
+    if str(c.info.get("backend", "")).startswith("torch") and "samples" not in c.info:
+        notes.append(f"computed with {c.info['backend']} (--device)")
     if any(np.ndim(v) for v in c.values.values()):
         keys = [k for k in BATCH_TABLE_KEYS if k in c.values]
         n = len(next(v for v in c.values.values() if isinstance(v, np.ndarray)))
