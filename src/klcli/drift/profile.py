@@ -176,6 +176,8 @@ def profile_of(counts: Counts, plans, *, sources: list[str], engine: str, option
     other = {}
     columns = dict(counts.columns)
     for name, column in counts.columns.items():
+        if column.kind == "numeric" and (np.isnan(column.edges).any() or np.any(np.diff(column.edges) <= 0)):
+            raise InputError(f"column {name!r}: the fitted edges are not increasing numbers (infinite values break width rules): use --bins auto or quantile:N")
         if column.kind == "categorical" and len(column.categories.counts) > limit:
             ranked = sorted(column.categories.counts.items(), key=lambda item: (-item[1], item[0]))
             other[name] = (len(ranked) - limit, sum(n for _, n in ranked[limit:]))

@@ -31,13 +31,16 @@ from klcli.errors import UsageError
 def check_sides(reference, current, options: DriftOptions | None = None, *, engine: str = "local") -> DriftReport:
     """Check ``current`` against ``reference``; each is a table of ``engine`` or a :class:`Profile`.
 
-    A reference profile fixes the kinds and the bins: ``--bins`` or
-    ``--categorical``/``--numeric`` that say otherwise are errors. A current
+    A reference profile fixes the kinds and the bins (``--bins`` or
+    ``--categorical``/``--numeric`` that say otherwise are errors), and the
+    columns it was restricted to are the default selection. A current
     profile must have been counted on the reference's bins (``klcli profile
     --edges-from``), else the error says what differs.
     """
     options = options or DriftOptions()
     counting = get_engine(engine)
+    if isinstance(reference, Profile):
+        options = _with_profile_columns(options, reference, current)
     plans = plan_columns(reference, current, options)
     names = [plan.column for plan in plans]
     if isinstance(reference, Profile):
@@ -86,6 +89,15 @@ def profile_tables(
         "categorical": categorical, "numeric": numeric, "edges_from": None, **stored,
     }
     return profile_of(counts, plans, sources=sources, engine=engine, options=options_record, forced=set(categorical) | set(numeric))
+
+
+def _with_profile_columns(options: DriftOptions, reference: Profile, current) -> DriftOptions:
+    """The columns a reference profile was restricted to (``--columns``, ``--exclude``) are the default."""
+    from dataclasses import replace
+
+    chosen = reference.options.get("columns")
+    excluded = [c for c in reference.options.get("exclude", []) if c not in options.exclude and c in current.columns]
+    return replace(options, columns=chosen if options.columns is None else options.columns, exclude=[*options.exclude, *excluded])
 
 
 def _check_reference_profile(reference: Profile, plans, options: DriftOptions) -> None:

@@ -84,7 +84,9 @@ def spark_session(master: str | None = None):
         if (master or "local").startswith("local"):
             builder = builder.config("spark.sql.shuffle.partitions", "8")
     try:
-        session = builder.getOrCreate()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            session = builder.getOrCreate()
     except Exception as error:  # the JVM did not start, the master is unreachable...
         raise EngineUnavailable(f"--engine spark: Spark did not start: {_first_line(error)}") from None
     if not remote:
