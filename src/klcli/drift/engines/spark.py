@@ -24,7 +24,8 @@ back into the float it names (``1.0E-5`` is ``1e-05``, ``3.0`` is ``3``).
 Tables: Parquet, CSV (header, types inferred by Spark), TSV and JSON-lines
 paths, globs and folders, and tables of Spark's catalog (``--spark-table``).
 The session is ``--spark-master`` (default ``local[*]``), or Spark Connect at
-``SPARK_REMOTE``; an active session (``spark-submit``, a notebook) is reused.
+``SPARK_REMOTE``; an active session (a notebook) is reused, and under
+``spark-submit`` its ``--master`` and ``--conf`` apply.
 Date and time columns are not binned by this engine (their unit differs
 between readers): exclude them or use the local engine.
 """
@@ -79,10 +80,12 @@ def spark_session(master: str | None = None):
     builder = SparkSession.builder.appName("klcli")
     if remote and master is None:
         builder = builder.remote(remote)
+    elif master is None and "PYSPARK_GATEWAY_PORT" in os.environ:
+        pass  # under spark-submit: its --master and --conf apply
     else:
-        builder = builder.master(master or "local[*]").config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+        builder = builder.master(master or "local[*]").config("spark.ui.showConsoleProgress", "false")
         if (master or "local").startswith("local"):
-            builder = builder.config("spark.sql.shuffle.partitions", "8")
+            builder = builder.config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
