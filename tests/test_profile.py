@@ -152,6 +152,12 @@ def test_profile_contents(data, tmp_path):
     assert sum(columns["colour"]["categories"].values()) + columns["colour"]["missing"] == record["rows"] == 6000
     assert record["options"]["bins"] == "auto" and record["options"]["edges_from"] is None
     assert b"  " not in (tmp_path / "ref.json").read_bytes().split(b"\n", 1)[0]  # the marker is in the first bytes
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "ref.json").stat().st_mode) == 0o666 & ~umask
 
 
 def test_profile_to_stdout(data):

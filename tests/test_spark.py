@@ -76,6 +76,9 @@ def test_spark_counts_equal_local_counts_on_the_same_profile(spark, data, tmp_pa
     # The reference itself, counted by Spark on its local edges, too.
     ok("profile", data / "ref.parquet", "--edges-from", tmp_path / "ref.json", "--engine", "spark", "-o", tmp_path / "ref-spark.json")
     assert columns(tmp_path / "ref-spark.json") == columns(tmp_path / "ref.json")
+    # Profiles of either engine merge.
+    ok("profile", "merge", tmp_path / "spark.json", tmp_path / "local.json", "-o", tmp_path / "both.json")
+    assert json.loads((tmp_path / "both.json").read_text())["engine"] == "local+spark"
     # So drift from Spark's profile is drift from the tables.
     expected = ok("drift", data / "ref.parquet", data / "cur.parquet", "--format", "json").stdout
     assert ok("drift", tmp_path / "ref.json", tmp_path / "spark.json", "--format", "json").stdout == expected

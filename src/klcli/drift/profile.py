@@ -249,6 +249,9 @@ def write_atomically(path: str, text: str) -> None:
     try:
         with handle:
             handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)  # as open() would create it, not the temporary file's 0600
         os.replace(handle.name, path)
     except OSError as error:
         os.unlink(handle.name)
@@ -279,8 +282,8 @@ def merge_profiles(profiles: list[Profile]) -> Profile:
             column = next(iter(profile.other))
             raise InputError(f"{profile.name}: cannot merge: column {column!r} has pooled categories (beyond --max-stored-categories), which do not add exactly")
     counts = Counts("merged", sum(p.counts.rows for p in profiles), merged, first.counts.rule)
-    engines = {p.engine for p in profiles}
-    return Profile(counts, [s for p in profiles for s in p.sources], first.engine if len(engines) == 1 else "local", first.options, first.decided_by)
+    engines = sorted({part for p in profiles for part in p.engine.split("+")})
+    return Profile(counts, [s for p in profiles for s in p.sources], "+".join(engines), first.options, first.decided_by)
 
 
 def check_same_bins(reference: Counts, other: Counts, reference_name: str, other_name: str, *, action: str) -> None:
