@@ -160,17 +160,24 @@ def main() -> None:
     klcli = [sys.executable, "-m", "klcli"]
     path = lambda name: os.path.join(folder, name)  # noqa: E731
     rows = {}
+    print(f"{'':40} {'wall (s)':>9} {'peak RSS (MiB)':>15}", flush=True)
 
-    rows["(a) drift ref.parquet cur.parquet"] = a = timed([*klcli, "drift", path("ref.parquet"), path("cur.parquet"), "-f", "json"])
-    rows["(b) profile ref.parquet (once)"] = timed([*klcli, "profile", path("ref.parquet"), "-o", path("ref.json")])
-    rows["(b) drift ref.json cur.parquet"] = b = timed([*klcli, "drift", path("ref.json"), path("cur.parquet"), "-f", "json"])
+    def timed_row(name: str, command: list[str]):
+        rows[name] = result = timed(command)
+        print(f"{name:40} {result[0]:9.2f} {result[1]:15.0f}", flush=True)
+        return result
+
+    a = timed_row("(a) drift ref.parquet cur.parquet", [*klcli, "drift", path("ref.parquet"), path("cur.parquet"), "-f", "json"])
+    timed_row("(b) profile ref.parquet (once)", [*klcli, "profile", path("ref.parquet"), "-o", path("ref.json")])
+    b = timed_row("(b) drift ref.json cur.parquet", [*klcli, "drift", path("ref.json"), path("cur.parquet"), "-f", "json"])
     parts = [timed([*klcli, "profile", path(f"cur-parts/part-{i}.parquet"), "--edges-from", path("ref.json"), "-o", path(f"part-{i}.json")]) for i in range(PARTS)]
     rows[f"(c) profile {PARTS} parts, one by one"] = (sum(p[0] for p in parts), max(p[1] for p in parts), "")
-    rows["(c) profile merge"] = timed([*klcli, "profile", "merge", *[path(f"part-{i}.json") for i in range(PARTS)], "-o", path("merged.json")])
-    rows["(c) drift ref.json merged.json"] = c = timed([*klcli, "drift", path("ref.json"), path("merged.json"), "-f", "json"])
+    print(f"{f'(c) profile {PARTS} parts, one by one':40} {sum(p[0] for p in parts):9.2f} {max(p[1] for p in parts):15.0f}", flush=True)
+    timed_row("(c) profile merge", [*klcli, "profile", "merge", *[path(f"part-{i}.json") for i in range(PARTS)], "-o", path("merged.json")])
+    c = timed_row("(c) drift ref.json merged.json", [*klcli, "drift", path("ref.json"), path("merged.json"), "-f", "json"])
     if not args.no_spark:
-        rows["(d) drift --engine spark, local[2]"] = d = timed([*klcli, "drift", path("ref.parquet"), path("cur-parts"), "-f", "json", "--engine", "spark", "--spark-master", "local[2]"])
-    rows["(e) pandas + numpy + scipy"] = e = timed([sys.executable, os.path.abspath(__file__), "--baseline", path("ref.parquet"), path("cur.parquet")])
+        d = timed_row("(d) drift --engine spark, local[2]", [*klcli, "drift", path("ref.parquet"), path("cur-parts"), "-f", "json", "--engine", "spark", "--spark-master", "local[2]"])
+    e = timed_row("(e) pandas + numpy + scipy", [sys.executable, os.path.abspath(__file__), "--baseline", path("ref.parquet"), path("cur.parquet")])
 
     print(f"\n{args.rows:,} rows x ({NUMERIC} float64 + {len(CATEGORIES)} text) columns, Parquet, current in {PARTS} files; "
           f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")

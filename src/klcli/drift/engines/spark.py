@@ -7,7 +7,9 @@ only those counts (bins plus distinct categories), never rows. The reference
 costs two more passes to fit the bins: one aggregation for the minimum,
 maximum and value count of each numeric column (and the distinct count of
 integer columns, which decides their kind as the local engine does), and one
-``approxQuantile`` (relative error :data:`QUANTILE_ERROR`) for quantile edges.
+``approxQuantile`` (relative error :data:`QUANTILE_ERROR`) for quantile edges,
+on a uniform sample of about ``2 * SAMPLE_ROWS`` rows as the local engine's
+(all rows of smaller tables).
 
 The bin of a value is :func:`klcli.drift.binning.count_bins`'s, as a
 balanced ``CASE WHEN`` tree over the edges (``log2`` of the edges
@@ -43,6 +45,7 @@ import numpy as np
 
 from klcli.drift.binning import AUTO_QUANTILES_SMALL, BinRule, fit_edges
 from klcli.drift.counts import CategoryCounts, ColumnCounts, Counts
+from klcli.drift.engines.local import SAMPLE_ROWS
 from klcli.drift.options import MAX_INTEGER_CATEGORIES, ColumnPlan
 from klcli.errors import EngineUnavailable, InputError, UsageError
 
@@ -219,7 +222,8 @@ def count_reference(table: SparkTable, plans: list[ColumnPlan], rule: BinRule) -
     aggregates += [F.count(F.col(p.column)) for p in plans if p.kind == "categorical"] + [F.count(F.lit(1))]
     row = _guard(table.name, lambda: table.frame.agg(*aggregates).collect()[0])
     values = list(row)
-    if values[-1] == 0:
+    total = values[-1]
+    if total == 0:
         raise InputError(f"{table.name}: no rows")
     stats, settled = {}, []
     for plan in measured:
@@ -237,7 +241,7 @@ def count_reference(table: SparkTable, plans: list[ColumnPlan], rule: BinRule) -
             raise InputError(f"{table.name}: column {plan.column!r} has no values (all missing)")
     kinds = {p.column: p.kind for p in plans} | {p.column: p.kind for p in settled}
     numeric = [name for name in kinds if kinds[name] == "numeric"]
-    edges, coarse = _fit(table, rule, numeric, stats)
+    edges, coarse = _fit(table, rule, numeric, stats, total)
     bins, categories, rows = _count(table, {name: edges[name] for name in numeric}, [n for n in kinds if kinds[n] == "categorical"])
     columns = {
         name: ColumnCounts(name, "numeric", edges=edges[name], coarse_edges=coarse[name], bins=bins[name]) if kinds[name] == "numeric"
@@ -269,7 +273,7 @@ def _check_plans(table: SparkTable, plans: list[ColumnPlan]) -> None:
             raise UsageError(f"--engine spark does not bin date and time columns ({plan.column!r}): leave it out (--exclude {plan.column}) or use the local engine")
 
 
-def _fit(table: SparkTable, rule: BinRule, numeric: list[str], stats: dict) -> tuple[dict, dict]:
+def _fit(table: SparkTable, rule: BinRule, numeric: list[str], stats: dict, rows: int) -> tuple[dict, dict]:
     """Edges (and ``--bins auto``'s coarse edges) of the numeric columns, from Spark's statistics."""
     edges, coarse = {}, {}
     if rule.method != "quantile":
@@ -281,6 +285,9 @@ def _fit(table: SparkTable, rule: BinRule, numeric: list[str], stats: dict) -> t
     quantiles = [[] for _ in numeric]
     if probabilities and numeric:
         frame = table.frame.select(*[_number(table, name).alias(f"c{i}") for i, name in enumerate(numeric)])
+        fraction = 2.0 * SAMPLE_ROWS / max(rows, 1)
+        if fraction < 1.0:  # as the local engine, quantiles from a uniform sample of rows
+            frame = frame.sample(withReplacement=False, fraction=fraction, seed=0)
         quantiles = _guard(table.name, lambda: frame.approxQuantile([f"c{i}" for i in range(len(numeric))], probabilities, QUANTILE_ERROR))
     for name, inner in zip(numeric, quantiles):
         low, high, _ = stats[name]
@@ -291,22 +298,23 @@ def _fit(table: SparkTable, rule: BinRule, numeric: list[str], stats: dict) -> t
 
 
 def _count(table: SparkTable, edges: dict, categorical: list[str]) -> tuple[dict, dict, int]:
-    """One aggregation: ``(column, key)`` pairs counted, key the bin index or the category label."""
+    """One aggregation: ``(column, bin, label)`` cells counted (the bin index of a numeric cell, the label of a categorical one)."""
     from pyspark.sql import functions as F
 
     names = list(edges) + categorical
-    items = [F.struct(F.lit(i).alias("c"), _bucket(_number(table, name), edges[name]).cast("string").alias("k")) for i, name in enumerate(edges)]
-    items += [F.struct(F.lit(len(edges) + j).alias("c"), _label(table, name).alias("k")) for j, name in enumerate(categorical)]
-    pairs = table.frame.select(F.explode(F.array(*items)).alias("x")).select("x.c", "x.k")
-    counted = _guard(table.name, lambda: pairs.groupBy("c", "k").count().collect())
+    no_bin, no_label = F.lit(None).cast("int"), F.lit(None).cast("string")
+    items = [F.struct(F.lit(i).alias("c"), _bucket(_number(table, name), edges[name]).alias("b"), no_label.alias("v")) for i, name in enumerate(edges)]
+    items += [F.struct(F.lit(len(edges) + j).alias("c"), no_bin.alias("b"), _label(table, name).alias("v")) for j, name in enumerate(categorical)]
+    cells = table.frame.select(F.explode(F.array(*items)).alias("x")).select("x.c", "x.b", "x.v")
+    counted = _guard(table.name, lambda: cells.groupBy("c", "b", "v").count().collect())
     bins = {name: np.zeros(len(e) + 2, dtype=np.int64) for name, e in edges.items()}
     labels: dict[str, dict] = {name: {} for name in categorical}
-    for column, key, n in counted:
+    for column, bin_index, label, n in counted:
         name = names[column]
         if name in bins:
-            bins[name][int(key)] += n
+            bins[name][bin_index] += n
         else:
-            labels[name][key] = labels[name].get(key, 0) + n
+            labels[name][label] = labels[name].get(label, 0) + n
     categories = {name: _category_counts(labels[name], table.spark_type(name)) for name in categorical}
     first = names[0]
     rows = int(bins[first].sum()) if first in bins else categories[first].count + categories[first].missing
