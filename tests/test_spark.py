@@ -119,6 +119,8 @@ def test_spark_catalog_table_and_csv(spark, data, tmp_path):
     ok("profile", data / "cur.parquet", "--edges-from", tmp_path / "ref.json", "-o", tmp_path / "local.json")
     assert columns(tmp_path / "events.json") == columns(tmp_path / "local.json")
     assert json.loads((tmp_path / "events.json").read_text())["sources"] == ["table:klcli_events"]
+    expected = ok("drift", data / "ref.parquet", data / "cur.parquet", "--format", "json").stdout
+    assert ok("drift", tmp_path / "ref.json", "table:klcli_events", "--engine", "spark", "--format", "json").stdout == expected
     # CSV: Spark infers the types; integer and text categories come out as the local engine's.
     ok("profile", data / "ref.csv", "--columns", "children,colour", "--engine", "spark", "-o", tmp_path / "csv-spark.json")
     ok("profile", data / "ref.csv", "--columns", "children,colour", "-o", tmp_path / "csv-local.json")

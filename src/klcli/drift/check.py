@@ -1,12 +1,13 @@
-"""``check_drift``: two tables in, a report out: plan the columns, count both tables, compare the counts."""
+"""``check_drift``: two tables in, a report out: plan the columns, count both tables, compare the counts.
+
+The flow itself is :func:`klcli.drift.sides.check_sides`, which also takes profiles and other engines.
+"""
 
 from __future__ import annotations
 
-from klcli.drift.binning import parse_bins
-from klcli.drift.compare import compare
-from klcli.drift.engines import local
-from klcli.drift.options import DriftOptions, plan_columns
+from klcli.drift.options import DriftOptions
 from klcli.drift.report import DriftReport
+from klcli.drift.sides import check_sides
 
 
 def check_drift(reference, current, options: DriftOptions | None = None) -> DriftReport:
@@ -30,9 +31,4 @@ def check_drift(reference, current, options: DriftOptions | None = None) -> Drif
     >>> report.drifted, round(report.columns[0].value, 4)
     (True, 0.2704)
     """
-    options = options or DriftOptions()
-    rule = parse_bins(options.bins_text)
-    plans = plan_columns(reference, current, options)
-    reference_counts = local.count_reference(reference, plans, rule)
-    current_counts = local.count_current(current, plans, reference_counts)
-    return compare(reference_counts, current_counts, options)
+    return check_sides(reference, current, options)

@@ -24,7 +24,8 @@ value to text in the aggregation, and the driver turns floating-point text
 back into the float it names (``1.0E-5`` is ``1e-05``, ``3.0`` is ``3``).
 
 Tables: Parquet, CSV (header, types inferred by Spark), TSV and JSON-lines
-paths, globs and folders, and tables of Spark's catalog (``--spark-table``).
+paths, globs and folders, and tables of Spark's catalog (``--spark-table NAME``,
+or ``table:NAME`` where a path goes).
 The session is ``--spark-master`` (default ``local[*]``), or Spark Connect at
 ``SPARK_REMOTE``; an active session (a notebook) is reused, and under
 ``spark-submit`` its ``--master`` and ``--conf`` apply.
@@ -126,9 +127,14 @@ class SparkTable:
 
 
 def open_tables(paths: list[str], *, spark_tables: list[str] = (), master: str | None = None) -> SparkTable:
-    """Paths (files, folders, globs, URIs) and catalog tables, read as one Spark table."""
+    """Paths (files, folders, globs, URIs) and catalog tables, read as one Spark table.
+
+    A path ``table:NAME`` is the table NAME of Spark's catalog, as ``--spark-table NAME``.
+    """
     if "-" in paths:
         raise UsageError("--engine spark reads paths and --spark-table, not standard input")
+    spark_tables = [*spark_tables, *(p.removeprefix("table:") for p in paths if p.startswith("table:"))]
+    paths = [p for p in paths if not p.startswith("table:")]
     for path in paths:
         if "://" not in path and not glob.glob(path):
             raise InputError(f"{path}: no such file or directory")
