@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from klcli.drift import DriftOptions, check_drift, check_sides, merge_profiles, profile_tables
+from klcli.drift import check_drift, check_sides, merge_profiles, profile_tables
 from klcli.drift.profile import PROFILE_VERSION, Profile, profile_schema, read_profile, schema_problem
 from klcli.errors import InputError
 from klcli.tables import open_table
