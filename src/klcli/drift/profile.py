@@ -85,10 +85,6 @@ class Profile:
         """The column names, in profile order."""
         return list(self.counts.columns)
 
-    @property
-    def row_count(self) -> int:
-        return self.counts.rows
-
     def type_of(self, column: str):
         """A column type that makes :func:`~klcli.drift.options.plan_columns` plan it as it was planned.
 
