@@ -142,3 +142,30 @@ def test_spark_errors(spark, data, tmp_path, args, message):
     assert result.exit_code == 2 and result.stderr.startswith("klcli: error: ") and result.stderr.count("\n") == 1, result.stderr
     assert message in result.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_spark_column_statuses(spark, tmp_path):
+    """Constant, all-missing, identifier, unsupported, removed and added columns: Spark reports what the local engine does."""
+    import numpy as np
+    import pandas as pd
+
+    def table(n, seed, shift):
+        rng = np.random.default_rng(seed)
+        return pd.DataFrame({
+            "x": rng.normal(shift, 1.0, n), "constant": np.full(n, 7.0), "empty": np.full(n, np.nan),
+            "ident": rng.permutation(10**6)[:n] + 2**60, "grade": rng.choice(["a", "b", "c"], n), "tags": [[1, 2]] * n,
+        })
+
+    table(3000, 1, 0.0).to_parquet(tmp_path / "ref.parquet", index=False)
+    table(2000, 2, 0.5).drop(columns=["constant"]).assign(extra=1.0).to_parquet(tmp_path / "cur.parquet", index=False)
+    local = json.loads(ok("drift", tmp_path / "ref.parquet", tmp_path / "cur.parquet", "--format", "json").stdout)["columns"]
+    remote = json.loads(ok("drift", tmp_path / "ref.parquet", tmp_path / "cur.parquet", "--engine", "spark", "--format", "json").stdout)["columns"]
+    assert [(c["column"], c["kind"], c["status"], c["reason"]) for c in remote] == [(c["column"], c["kind"], c["status"], c["reason"]) for c in local]
+    assert {c["column"]: c["status"] for c in local} == {
+        "x": "compared", "constant": "removed", "empty": "all_missing", "ident": "identifier", "grade": "compared", "tags": "unsupported", "extra": "added",
+    }
+    # Profiles of both engines store the same columns (statuses, all_distinct, the edge-less all-missing column).
+    ok("profile", tmp_path / "ref.parquet", "-o", tmp_path / "local.json")
+    ok("profile", tmp_path / "ref.parquet", "--edges-from", tmp_path / "local.json", "--engine", "spark", "-o", tmp_path / "spark.json")
+    local_columns = [dict(c, all_distinct=False) if "all_distinct" in c else c for c in columns(tmp_path / "local.json")]
+    assert columns(tmp_path / "spark.json") == local_columns  # counted with --edges-from: all_distinct false

@@ -14,7 +14,15 @@ It holds no rows, only:
   current category ``(unseen)`` only when the reference never had it. A column
   with more than ``--max-stored-categories`` (default 10,000) categories keeps
   the most frequent ones and pools the rest as ``other``; drift and merge
-  refuse such a column (leave it out with ``--exclude``).
+  refuse such a column (leave it out with ``--exclude``);
+- per column what the comparison reads besides counts: ``temporal`` (dates
+  and times shown as such), ``all_distinct`` (the ``identifier`` status), and
+  for a column without counts (``unsupported``, ``unreadable``) its status
+  and reason (``"kind": "uncounted"``).
+
+The reference's row sample (:attr:`ColumnCounts.sample`) is not stored: from
+a profile, ``wasserstein`` and ``ks`` fall back to ``js_distance`` as the
+comparison does whenever the sample is absent.
 
 Why drift from a profile equals drift from the table, bit for bit: the local
 engine fits the edges from a seeded sample of the reference, then counts both

@@ -417,4 +417,12 @@ def _arrow_type(kind):
         return pa.date32()
     if name in ("timestamp", "timestamp_ntz"):
         return pa.timestamp("us")
+    if name == "binary":  # nested and binary columns: unsupported, as in the local engine
+        return pa.binary()
+    if name == "array":
+        return pa.list_(pa.field("element", _arrow_type(kind.elementType)))  # as Parquet names it
+    if name == "map":
+        return pa.map_(_arrow_type(kind.keyType), _arrow_type(kind.valueType))
+    if name == "struct":
+        return pa.struct([(field.name, _arrow_type(field.dataType)) for field in kind.fields])
     return pa.string()
