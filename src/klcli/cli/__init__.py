@@ -215,6 +215,7 @@ from klcli.cli import compare as _compare  # noqa: E402,F401
 from klcli.cli import batch as _batch  # noqa: E402,F401
 from klcli.cli import families as _families  # noqa: E402,F401
 from klcli.cli import drift as _drift  # noqa: E402,F401
+from klcli.cli import profile as _profile  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

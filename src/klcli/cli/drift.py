@@ -74,6 +74,8 @@ def drift(
     input_format: Annotated[Optional[TableFormat], typer.Option("--input-format", help="Format of standard input (sniffed by default).")] = None,
     plot: o.Plot = False,
     output: o.Output = None,
+    engine: Annotated[str, typer.Option("--engine", help="Where tables are binned and counted: local or spark (needs klcli[spark]).", metavar="local|spark")] = "local",
+    spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[*]; SPARK_REMOTE selects Spark Connect).", metavar="URL")] = None,
 ) -> None:
     """Check CURRENT against REFERENCE column by column; exit 1 when any column drifted.
 
@@ -83,6 +85,7 @@ def drift(
     values; categorical columns are compared by category. Default: a column
     drifts when the Jensen-Shannon distance in bits exceeds 0.1 and the
     G-test finds the change significant (Holm-corrected, alpha 0.05).
+    Either side may be a profile written by `klcli profile`.
 
     \b
     Examples:
@@ -91,11 +94,13 @@ def drift(
       klcli drift ref.csv cur.csv --config drift.toml --junit drift.xml
       cat today.csv | klcli drift reference.csv -
       klcli drift ref.csv cur.csv --format html -o drift.html
+      klcli drift reference.json today.parquet
     """
-    from klcli.drift import DriftOptions, check_drift, load_config
+    from klcli.cli.profile import open_side
+    from klcli.drift import DriftOptions, check_sides, load_config
+    from klcli.drift.engines import get_engine
     from klcli.render import drift_junit, drift_summary, print_drift
     from klcli.text import escape_terminal
-    from klcli.tables import open_table
 
     from klcli.cli.output import check_plot, output_to
 
@@ -123,10 +128,9 @@ def drift(
     from klcli.drift import parse_bins
 
     parse_bins(options.bins_text, limit=options.bin_limit)
-    in_format = input_format.value if input_format else None
-    ref_table = open_table(reference, input_format=in_format if reference == "-" else None)
-    cur_table = open_table(current, input_format=in_format if current == "-" else None)
-    report = check_drift(ref_table, cur_table, options)
+    get_engine(engine)
+    sides = [open_side(source, engine, spark_master=spark_master, input_format=input_format.value if input_format else None) for source in (reference, current)]
+    report = check_sides(*sides, options, engine=engine)
     record = report.record()
     names = {"reference": _display(reference), "current": _display(current)}
     if junit:

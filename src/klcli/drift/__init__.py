@@ -13,6 +13,10 @@ Pure logic, no printing. The modules follow the flow:
    :mod:`~klcli.drift.metrics`, giving
 6. :mod:`~klcli.drift.report`: the :class:`DriftReport` and its JSON record.
 
+:mod:`~klcli.drift.profile` stores a ``Counts`` as a versioned JSON profile
+(``klcli profile``), reads, validates and merges profiles;
+:mod:`~klcli.drift.sides` runs drift where either side is a table or a profile.
+
 :func:`check_drift` (:mod:`~klcli.drift.check`) runs the whole flow on two tables.
 
 Examples
@@ -38,13 +42,16 @@ from klcli.drift.compare import category_bins, column_report, compare
 from klcli.drift.counts import CategoryCounts, ColumnCounts, Counts
 from klcli.drift.engines.local import RowSample
 from klcli.drift.metrics import DEFAULT_METRIC, DEFAULT_THRESHOLDS, METRICS, SHARE_FLOOR, UNITS, metric_terms
+from klcli.drift.profile import Profile, merge_profiles, read_profile, write_profile
+from klcli.drift.sides import check_sides, profile_tables
 from klcli.drift.options import ColumnPlan, DriftOptions, check_metric, check_threshold, load_config, plan_columns
 from klcli.drift.report import ColumnReport, DriftReport
 
 __all__ = [
     "BinRule", "CategoryCounts", "ColumnCounts", "ColumnPlan", "ColumnReport", "Counts", "DEFAULT_METRIC",
-    "DEFAULT_THRESHOLDS", "DriftOptions", "DriftReport", "METRICS", "RowSample", "SHARE_FLOOR", "UNITS",
+    "DEFAULT_THRESHOLDS", "DriftOptions", "DriftReport", "METRICS", "Profile", "RowSample", "SHARE_FLOOR", "UNITS",
     "bin_labels", "category_bins", "check_drift", "check_metric", "check_threshold", "coarsen_counts",
     "column_report", "compare", "count_bins", "default_category_limit", "effective_rows", "fit_edges",
     "load_config", "metric_terms", "parse_bins", "plan_columns",
+    "check_sides", "merge_profiles", "profile_tables", "read_profile", "write_profile",
 ]

@@ -1,14 +1,13 @@
-"""``check_drift``: two tables in, a report out: plan the columns, count both tables, compare the counts."""
+"""``check_drift``: two tables in, a report out: plan the columns, count both tables, compare the counts.
+
+The flow itself is :func:`klcli.drift.sides.check_sides`, which also takes profiles and other engines.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-
-from klcli.drift.binning import parse_bins
-from klcli.drift.compare import compare
-from klcli.drift.engines import local
-from klcli.drift.options import DriftOptions, plan_columns
+from klcli.drift.options import DriftOptions
 from klcli.drift.report import DriftReport
+from klcli.drift.sides import check_sides
 
 
 def check_drift(reference, current, options: DriftOptions | None = None) -> DriftReport:
@@ -32,10 +31,4 @@ def check_drift(reference, current, options: DriftOptions | None = None) -> Drif
     >>> report.drifted, round(report.columns[0].value, 4)
     (True, 0.2704)
     """
-    options = options or DriftOptions()
-    rule = parse_bins(options.bins_text, limit=options.bin_limit)
-    plans = plan_columns(reference, current, options)
-    with np.errstate(all="ignore"):  # ±inf, empty and constant columns are handled, not warned about
-        reference_counts = local.count_reference(reference, plans, rule)
-        current_counts = local.count_current(current, plans, reference_counts)
-        return compare(reference_counts, current_counts, options)
+    return check_sides(reference, current, options)

@@ -13,4 +13,27 @@ counting happens; on the same bins they must return the same counts, to the
 last count, so that the comparison cannot tell them apart.
 
 - :mod:`klcli.drift.engines.local`: streams the table in batches on this machine.
+- :mod:`klcli.drift.engines.spark`: bins and counts inside Spark (``klcli[spark]``).
+
+Each engine also has ``open_tables(paths, ...)``: the table (or tables, read
+as one) that its two functions take. :func:`get_engine` picks one by name.
 """
+
+import importlib
+from types import ModuleType
+
+#: ``--engine`` choices of ``drift`` and ``profile``.
+ENGINES = ("local", "spark")
+
+
+def get_engine(name: str) -> ModuleType:
+    """The engine module called ``name`` (imported on first use).
+
+    >>> get_engine("local").__name__
+    'klcli.drift.engines.local'
+    """
+    if name not in ENGINES:
+        from klcli.errors import UsageError
+
+        raise UsageError(f"`--engine` must be one of {', '.join(ENGINES)}, not {name!r}")
+    return importlib.import_module(f"klcli.drift.engines.{name}")

@@ -356,3 +356,60 @@ def _add_bin_counts(pool, counts: dict, table, batch, first_row: int, edges: dic
         else:
             counts[column] += column_counts
     return failed
+
+
+# ---------------------------------------------------------------------------
+# Tables
+
+
+def open_tables(paths: list[str], *, input_format: str | None = None):
+    """The table at ``paths`` (several paths: their rows read as one table, see :class:`TableSet`)."""
+    from klcli.tables import open_table
+
+    tables = [open_table(path, input_format=input_format if path == "-" else None) for path in paths]
+    return tables[0] if len(tables) == 1 else TableSet(tables)
+
+
+class TableSet:
+    """Several tables with the same columns, read as one (the parts of a partitioned table).
+
+    The first table's column types apply to all (CSV and JSON-lines parts are
+    read with them); rows are numbered across the parts, in order. Footer
+    statistics are not used, so edges come from a sample of all the rows.
+    """
+
+    def __init__(self, tables: list) -> None:
+        first = tables[0]
+        for table in tables[1:]:
+            if set(table.columns) != set(first.columns):
+                missing = sorted(set(first.columns) - set(table.columns)) or sorted(set(table.columns) - set(first.columns))
+                owner = table.name if set(first.columns) - set(table.columns) else first.name
+                raise InputError(f"{table.name}: not the columns of {first.name} (no column {missing[0]!r} in {owner})")
+        self.tables = [first] + [t.with_column_types({c: first.type_of(c) for c in first.columns}) for t in tables[1:]]
+        self.name = " + ".join(t.name for t in tables) if len(tables) <= 3 else f"{first.name} + {len(tables) - 1} more"
+        counts = [t.row_count for t in tables]
+        self.row_count = None if None in counts else sum(counts)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.tables[0].columns
+
+    def type_of(self, column: str):
+        return self.tables[0].type_of(column)
+
+    def batches(self, columns: list[str], **options):
+        offset = 0
+        for table in self.tables:
+            rows = 0
+            for first_row, batch in table.batches(columns, **options):
+                yield offset + first_row, batch
+                rows = first_row + batch.num_rows
+            offset += rows
+
+    def parquet_statistics(self, columns: list[str]):
+        return None
+
+    def with_column_types(self, types: dict) -> "TableSet":
+        copy = object.__new__(TableSet)
+        copy.__dict__.update(self.__dict__, tables=[t.with_column_types(types) for t in self.tables])
+        return copy
