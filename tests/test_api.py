@@ -198,3 +198,19 @@ def test_no_import_takes_an_api_function_for_its_module():
         for match in pattern.finditer(path.read_text(encoding="utf-8"))
     ]
     assert not offenders, "these imports get klcli's API functions, not the modules: " + "; ".join(offenders)
+
+
+def test_drift_takes_a_reference_profile(tmp_path, cli):
+    import pandas as pd
+
+    import klcli
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": rng.normal(size=2000), "c": rng.choice(["a", "b"], size=2000)})
+    cur = pd.DataFrame({"x": rng.normal(0.5, 1, size=500), "c": rng.choice(["a", "b"], size=500, p=[0.7, 0.3])})
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    assert cli("profile", tmp_path / "ref.csv", "-o", tmp_path / "ref.json").exit_code == 0
+    from_profile = klcli.drift(tmp_path / "ref.json", tmp_path / "cur.csv").to_dict()
+    from_table = klcli.drift(tmp_path / "ref.csv", tmp_path / "cur.csv").to_dict()
+    assert from_profile["columns"] == from_table["columns"]

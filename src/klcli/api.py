@@ -513,8 +513,8 @@ def drift(
     Parameters
     ----------
     reference, current : pandas.DataFrame, pyarrow.Table, path
-        The tables (a path: CSV, TSV, Parquet or JSON lines); the reference
-        defines the bins.
+        The tables (a path: CSV, TSV, Parquet or JSON lines), or profiles written by
+        ``klcli profile`` (a path to one); the reference defines the bins.
     columns, exclude, include, categorical, numeric : sequence of str
         Column selection and kinds, as ``--columns``, ``--exclude``, ``--include``,
         ``--categorical`` and ``--numeric``.
@@ -539,7 +539,7 @@ def drift(
     >>> r.drifted, r.columns[0]["severity"], round(r.columns[0]["value"], 4)
     (True, 'drift', 0.2704)
     """
-    from klcli.drift import DriftOptions, check_drift, load_config, parse_bins
+    from klcli.drift import DriftOptions, check_sides, load_config, parse_bins
     from klcli.drift.options import check_alpha, check_threshold
 
     threshold, warn_above, alpha = (_number(v, o) for v, o in ((threshold, "threshold"), (warn_above, "warn-above"), (alpha, "alpha")))
@@ -577,7 +577,18 @@ def drift(
         max_bins=max_bins,
     )
     parse_bins(options.bins_text, limit=options.bin_limit)
-    return DriftResult(check_drift(_table(reference, "reference"), _table(current, "current"), options))
+    return DriftResult(check_sides(_drift_side(reference, "reference"), _drift_side(current, "current"), options))
+
+
+def _drift_side(obj: Any, name: str) -> Any:
+    """A profile (a path to one, or a loaded :class:`klcli.drift.profile.Profile`) as it is, else a table."""
+    from klcli.drift.profile import Profile, is_profile, read_profile
+
+    if isinstance(obj, Profile):
+        return obj
+    if isinstance(obj, (str, os.PathLike)) and is_profile(os.fspath(obj)):
+        return read_profile(os.fspath(obj))
+    return _table(obj, name)
 
 
 def _number(value: Any, option: str) -> float | None:
