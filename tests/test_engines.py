@@ -206,7 +206,8 @@ def test_forced_engines():
     mc = compare_distributions(p, q, engine="mc", samples=20_000, seed=1)
     assert {mc.method[k] for k in ("kl_pq", "kl_qp", "js")} == {"monte_carlo"}
     assert abs(mc.values["kl_pq"] - closed.values["kl_pq"]) < 4 * mc.stderr["kl_pq"]
-    assert mc.info == {"samples": 20_000, "seed": 1, "backend": "numpy"}
+    assert {k: mc.info[k] for k in ("samples", "seed", "backend")} == {"samples": 20_000, "seed": 1, "backend": "numpy"}
+    assert set(mc.info["pareto_k"]) == {"kl_pq", "kl_qp"} and "unreliable" not in mc.info
     on_torch = compare_distributions(p, q, engine="mc", samples=2_000, seed=1, device="cpu") if _has_torch() else None
     if on_torch is not None:
         assert on_torch.info["backend"] == "torch:cpu"
@@ -224,7 +225,7 @@ def _has_torch():
     "p, q, kwargs, error, message",
     [
         ("normal(0, 1)", "studentt(3)", {"engine": "closed"}, EngineUnavailable,
-         "--engine closed: no closed form for normal‖studentt; use --engine quad, mc or auto"),
+         "--engine closed: no closed form for normal‖studentt in either direction; use --engine quad, mc or auto"),
         ("mvn([0, 0], [[1, 0], [0, 1]])", "mvn([0, 0], [[2, 0], [0, 1]])", {"engine": "quad"}, EngineUnavailable,
          "--engine quad cannot compute KL of mvn‖mvn: mvn is multivariate; use --engine mc or auto"),
         ("normal([0, 0], 1)", "normal([0, 1], 1)", {"engine": "quad"}, EngineUnavailable,

@@ -145,6 +145,8 @@ def _integrated(p: Distribution, q: Distribution, js: bool) -> Estimate:
         if log_p[0] == math.inf or log_q[0] == math.inf:
             return 0.0  # a singular point of a density (a beta at 0 or 1): measure zero
         value = float(_pair_terms(log_p, log_q, js)[0])
+        if math.isnan(value) and math.exp(max(log_p[0], log_q[0])) == 0:
+            return 0.0  # both densities underflow (far in a tail): 0 * inf in the terms, truly ~0
         if value == math.inf:  # p > 0 = q
             infinite = True
             return 0.0

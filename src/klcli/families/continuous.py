@@ -14,10 +14,20 @@ from scipy import special
 
 from klcli.errors import InputError
 from klcli.families._ops import LOG_2, LOG_2PI
-from klcli.families.base import INF, POSITIVE, REAL, Univariate, spread_points
+from klcli.families.base import INF, POSITIVE, REAL, Tail, Univariate, spread_points
 
 EULER_GAMMA = float(np.euler_gamma)
 NEG_INF = -INF
+
+
+def _gaussian_rate(scale) -> float:
+    """``1 / (2 scale^2)``, the rate of a Gaussian tail (inf or 0 when out of range)."""
+    return _power(scale, -2.0) * 0.5
+
+
+def _power(base, exponent: float) -> float:
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        return float(np.power(np.float64(base), exponent))
 
 
 class _LocScale(Univariate):
@@ -49,6 +59,9 @@ class Normal(_LocScale):
     def _log_density(self, x, ops, a):
         return -0.5 * ops.square((x - a["loc"]) / a["scale"]) - a["log_scale"] - 0.5 * LOG_2PI
 
+    def tails(self):
+        return Tail.gaussian(_gaussian_rate(self.scale)), Tail.gaussian(_gaussian_rate(self.scale))
+
     def _draw(self, rng, size):
         return rng.normal(self.loc, self.scale, size)
 
@@ -65,6 +78,9 @@ class LogNormal(_LocScale):
         log_x = ops.log(x)
         inside = -0.5 * ops.square((log_x - a["loc"]) / a["scale"]) - a["log_scale"] - 0.5 * LOG_2PI - log_x
         return ops.where(x > 0, inside, NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.log_quadratic(_gaussian_rate(self.scale))
 
     def _draw(self, rng, size):
         return rng.lognormal(self.loc, self.scale, size)
@@ -107,6 +123,9 @@ class HalfNormal(_HalfScale):
         inside = LOG_2 - 0.5 * ops.square(x / a["scale"]) - a["log_scale"] - 0.5 * LOG_2PI
         return ops.where(x >= 0, inside, NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.gaussian(_gaussian_rate(self.scale))
+
     def _draw(self, rng, size):
         return np.abs(rng.normal(0.0, self.scale, size))
 
@@ -123,6 +142,9 @@ class HalfCauchy(_HalfScale):
         inside = LOG_2 - math.log(math.pi) - a["log_scale"] - ops.log1p(ops.square(x / a["scale"]))
         return ops.where(x >= 0, inside, NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.polynomial(1.0)
+
     def _draw(self, rng, size):
         return np.abs(self.scale * rng.standard_cauchy(size))
 
@@ -138,6 +160,9 @@ class Laplace(_LocScale):
     def _log_density(self, x, ops, a):
         return -ops.abs(x - a["loc"]) / a["scale"] - a["log_scale"] - LOG_2
 
+    def tails(self):
+        return Tail.exponential(1 / float(self.scale)), Tail.exponential(1 / float(self.scale))
+
     def _draw(self, rng, size):
         return rng.laplace(self.loc, self.scale, size)
 
@@ -152,6 +177,9 @@ class Cauchy(_LocScale):
 
     def _log_density(self, x, ops, a):
         return -math.log(math.pi) - a["log_scale"] - ops.log1p(ops.square((x - a["loc"]) / a["scale"]))
+
+    def tails(self):
+        return Tail.polynomial(1.0), Tail.polynomial(1.0)
 
     def _draw(self, rng, size):
         return self.loc + self.scale * rng.standard_cauchy(size)
@@ -171,6 +199,9 @@ class Logistic(_LocScale):
         abs_z = ops.abs(z)
         return -abs_z - 2 * ops.log1p(ops.exp(-abs_z)) - a["log_scale"]
 
+    def tails(self):
+        return Tail.exponential(1 / float(self.scale)), Tail.exponential(1 / float(self.scale))
+
     def _draw(self, rng, size):
         return rng.logistic(self.loc, self.scale, size)
 
@@ -186,6 +217,10 @@ class Gumbel(_LocScale):
     def _log_density(self, x, ops, a):
         z = (x - a["loc"]) / a["scale"]
         return -(z + ops.exp(-z)) - a["log_scale"]
+
+    def tails(self):
+        # left: log p = -z - exp(-z) falls doubly exponentially as z -> -inf
+        return Tail.doubly_exponential(1 / float(self.scale)), Tail.exponential(1 / float(self.scale))
 
     def _draw(self, rng, size):
         return rng.gumbel(self.loc, self.scale, size)
@@ -217,6 +252,9 @@ class StudentT(Univariate):
     def _log_density(self, x, ops, a):
         z = (x - a["loc"]) / a["scale"]
         return a["log_norm"] - 0.5 * (a["df"] + 1) * ops.log1p(ops.square(z) / a["df"])
+
+    def tails(self):
+        return Tail.polynomial(float(self.df)), Tail.polynomial(float(self.df))
 
     def _draw(self, rng, size):
         return self.loc + self.scale * rng.standard_t(self.df, size)
@@ -253,6 +291,9 @@ class Exponential(Univariate):
     def _log_density(self, x, ops, a):
         return ops.where(x >= 0, a["log_rate"] - a["rate"] * x, NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.exponential(float(self.rate))
+
     def _draw(self, rng, size):
         return rng.exponential(1.0 / self.rate, size)
 
@@ -284,6 +325,9 @@ class Gamma(Univariate):
     def _log_density(self, x, ops, a):
         inside = a["log_norm"] + ops.xlogy(a["concentration"] - 1, x) - a["rate"] * x
         return ops.where(x > 0, inside, NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.exponential(float(self.rate))
 
     def _draw(self, rng, size):
         return rng.gamma(self.concentration, 1.0 / self.rate, size)
@@ -333,6 +377,9 @@ class Beta(Univariate):
         inside = a["log_norm"] + ops.xlogy(a["c1"] - 1, x) + ops.xlog1py(a["c0"] - 1, -x)
         return ops.where((x >= 0) & (x <= 1), inside, NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.bounded()
+
     def _draw(self, rng, size):
         return rng.beta(self.concentration1, self.concentration0, size)
 
@@ -381,6 +428,9 @@ class Uniform(Univariate):
     def _log_density(self, x, ops, a):
         return ops.where((x >= a["low"]) & (x <= a["high"]), -a["log_width"], NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.bounded()
+
     def _draw(self, rng, size):
         return rng.uniform(self.low, self.high, size)
 
@@ -412,6 +462,9 @@ class Pareto(Univariate):
 
     def _log_density(self, x, ops, a):
         return ops.where(x >= a["scale"], a["log_norm"] - (a["alpha"] + 1) * ops.log(x), NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.polynomial(float(self.alpha))
 
     def _draw(self, rng, size):
         return self.scale * (1.0 + rng.pareto(self.alpha, size))
@@ -447,6 +500,10 @@ class Weibull(Univariate):
         inside = a["log_norm"] + ops.xlogy(a["k"] - 1, z) - ops.exp(a["k"] * ops.log(z))
         return ops.where(x > 0, inside, NEG_INF)
 
+    def tails(self):
+        k = float(self.concentration)
+        return Tail.bounded(), Tail.stretched(k, _power(self.scale, -k))
+
     def _draw(self, rng, size):
         return self.scale * rng.weibull(self.concentration, size)
 
@@ -480,6 +537,9 @@ class VonMises(Univariate):
     def _log_density(self, x, ops, a):
         inside = a["k"] * ops.cos(x - a["loc"]) - a["log_norm"]
         return ops.where((x >= -math.pi) & (x <= math.pi), inside, NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.bounded()
 
     def _draw(self, rng, size):
         return rng.vonmises(self.loc, self.concentration, size)
