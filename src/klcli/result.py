@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from klcli.errors import UsageError
+from klcli.errors import NumericalError, UsageError
 
 #: Every value a comparison can report, in display order.
 VALUE_KEYS = (
@@ -36,6 +36,9 @@ VALUE_KEYS = (
     "cross_entropy_pq",
     "cross_entropy_qp",
 )
+
+#: Divergences that are never negative (rounding may push an estimate below 0).
+NON_NEGATIVE_KEYS = ("kl_pq", "kl_qp", "symmetric_kl", "js", "js_distance")
 
 #: Method names used in ``Comparison.method`` (SPEC.md); sample estimators add their own.
 METHODS = ("exact", "closed_form", "quadrature", "monte_carlo")
@@ -59,9 +62,10 @@ def parse_base(base: str | float | None) -> tuple[str, float]:
     try:
         value = float(text)
     except ValueError:
-        raise UsageError(f"`--base` must be e, 2, 10 or a positive number other than 1, not {base!r}") from None
-    if not math.isfinite(value) or value <= 0 or value == 1:
-        raise UsageError(f"`--base` must be a positive number other than 1, not {base!r}")
+        raise UsageError(f"`--base` must be e, 2, 10 or a number greater than 1, not {base!r}") from None
+    if not (math.isfinite(value) and value > 1):
+        # a base in (0, 1) would turn every divergence negative and --fail-above would never fire
+        raise UsageError(f"`--base` must be a number greater than 1 (e, 2, 10, ...), not {base!r}")
     label = text if text in ("2", "10") else repr(value)
     return label, math.log(value)
 
@@ -93,9 +97,17 @@ class Comparison:
         **kwargs: Any,
     ) -> "Comparison":
         """Build a comparison, deriving ``symmetric_kl``, ``js_distance`` and
-        cross-entropies from the values given when they are missing."""
-        values = dict(values)
+        cross-entropies from the values given when they are missing.
+
+        This is the one place that enforces the bounds of every engine's output:
+        KL is clipped to ``[0, inf]``, JS to ``[0, ln 2]``, and a NaN anywhere raises
+        :class:`~klcli.errors.NumericalError` naming the value and its method.
+        """
+        values = _bounded(dict(values), method)
         stderr = dict(stderr or {})
+        for key, error in stderr.items():
+            if np.any(np.isnan(error)):
+                raise NumericalError(f"the standard error of {key} came out as NaN (an internal error of the estimate)")
         if "symmetric_kl" not in values and "kl_pq" in values and "kl_qp" in values:
             values["symmetric_kl"] = values["kl_pq"] + values["kl_qp"]
             if "kl_pq" in stderr and "kl_qp" in stderr:
@@ -142,6 +154,21 @@ class Comparison:
             if "js" in stderr:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
         return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes))
+
+
+def _bounded(values: dict[str, Value], method: str | dict[str, str]) -> dict[str, Value]:
+    """``values`` with KL in ``[0, inf]`` and JS in ``[0, ln 2]``; NaN is an error."""
+    for key, value in values.items():
+        if np.any(np.isnan(value)):
+            how = method if isinstance(method, str) else method.get(key, "?")
+            raise NumericalError(f"{key} came out as NaN ({how}): an internal error, please report it with the inputs")
+        if key in NON_NEGATIVE_KEYS:
+            high = LOG_2 if key == "js" else (math.sqrt(LOG_2) if key == "js_distance" else math.inf)
+            values[key] = min(max(float(value), 0.0), high) if np.ndim(value) == 0 else np.clip(value, 0.0, high)
+    return values
+
+
+LOG_2 = math.log(2.0)
 
 
 def _sqrt(value: Value) -> Value:

@@ -110,7 +110,10 @@ def _summed(p: Distribution, q: Distribution, js: bool) -> Estimate:
         for start in range(low, high + 1, CHUNK):
             k = np.arange(start, min(start + CHUNK, high + 1), dtype=np.float64)
             log_p, log_q = p.log_prob(k), q.log_prob(k)
-            total += float(np.sum(_pair_terms(log_p, log_q, js)))
+            terms = _pair_terms(log_p, log_q, js)
+            if not js:  # an atom of P where Q has none: infinite, even when p underflows (0 * inf)
+                terms = np.where(np.isneginf(log_q) & (log_p > -math.inf), math.inf, terms)
+            total += float(np.sum(terms))
             q_mass += float(np.sum(np.exp(log_q)))
     if not js and q_high > p_high:
         total += max(1.0 - q_mass, 0.0)
@@ -145,7 +148,7 @@ def _integrated(p: Distribution, q: Distribution, js: bool) -> Estimate:
         if log_p[0] == math.inf or log_q[0] == math.inf:
             return 0.0  # a singular point of a density (a beta at 0 or 1): measure zero
         value = float(_pair_terms(log_p, log_q, js)[0])
-        if math.isnan(value) and math.exp(max(log_p[0], log_q[0])) == 0:
+        if math.isnan(value) and max(log_p[0], log_q[0]) < -745.2:
             return 0.0  # both densities underflow (far in a tail): 0 * inf in the terms, truly ~0
         if value == math.inf:  # p > 0 = q
             infinite = True
@@ -165,6 +168,8 @@ def _integrated(p: Distribution, q: Distribution, js: bool) -> Estimate:
             error += abserr
     if infinite:
         return Estimate(math.inf, 0.0)
+    if js and not total <= LOG_2 + 1e-9:
+        raise NotIntegrable(f"quadrature's JS {total:.6g} exceeds ln 2: the densities are beyond its resolution")
     if not error <= RELATIVE_TOLERANCE * abs(total) + 1e-12:
         raise NotIntegrable(f"quadrature's error estimate {error:.2g} is too large for the value {total:.6g}")
     return Estimate(max(total, 0.0), error)
