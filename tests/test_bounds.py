@@ -129,12 +129,14 @@ def _check(p_text, q_text):
     assert 0.0 <= bits.values["js"] <= 1.0
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(continuous_pairs())
 def test_every_continuous_family_stays_in_bounds(pair):
     _check(*pair)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(discrete_pairs())
 def test_every_discrete_family_stays_in_bounds(pair):

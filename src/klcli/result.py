@@ -119,7 +119,10 @@ class Comparison:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
         for h, kl, ce in (("entropy_p", "kl_pq", "cross_entropy_pq"), ("entropy_q", "kl_qp", "cross_entropy_qp")):
             if ce not in values and h in values and kl in values:
-                values[ce] = values[h] + values[kl]
+                with np.errstate(invalid="ignore"):
+                    cross = values[h] + values[kl]
+                if not np.any(np.isnan(cross)):  # -inf + inf: an entropy beyond float range; left out
+                    values[ce] = cross
         if isinstance(method, str):
             method = {key: method for key in values}
         else:
@@ -132,6 +135,7 @@ class Comparison:
             ):
                 if derived in values and derived not in method:
                     method[derived] = _combine_methods([method.get(s, "exact") for s in sources])
+        _check_not_nan(values, method)
         ordered = {k: values[k] for k in VALUE_KEYS if k in values}
         ordered.update({k: v for k, v in values.items() if k not in ordered})
         return cls(values=ordered, method=method, stderr=stderr, **kwargs)
@@ -158,14 +162,19 @@ class Comparison:
 
 def _bounded(values: dict[str, Value], method: str | dict[str, str]) -> dict[str, Value]:
     """``values`` with KL in ``[0, inf]`` and JS in ``[0, ln 2]``; NaN is an error."""
+    _check_not_nan(values, method)
     for key, value in values.items():
-        if np.any(np.isnan(value)):
-            how = method if isinstance(method, str) else method.get(key, "?")
-            raise NumericalError(f"{key} came out as NaN ({how}): an internal error, please report it with the inputs")
         if key in NON_NEGATIVE_KEYS:
             high = LOG_2 if key == "js" else (math.sqrt(LOG_2) if key == "js_distance" else math.inf)
             values[key] = min(max(float(value), 0.0), high) if np.ndim(value) == 0 else np.clip(value, 0.0, high)
     return values
+
+
+def _check_not_nan(values: dict[str, Value], method: str | dict[str, str]) -> None:
+    for key, value in values.items():
+        if np.any(np.isnan(value)):
+            how = method if isinstance(method, str) else method.get(key, "derived")
+            raise NumericalError(f"{key} came out as NaN ({how}): an internal error, please report it with the inputs")
 
 
 LOG_2 = math.log(2.0)

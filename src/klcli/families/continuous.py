@@ -130,7 +130,7 @@ class HalfNormal(_HalfScale):
         return np.abs(rng.normal(0.0, self.scale, size))
 
     def _entropy(self):
-        return 0.5 * np.log(0.5 * math.pi * self.scale**2) + 0.5
+        return 0.5 * math.log(0.5 * math.pi) + np.log(self.scale) + 0.5
 
 
 class HalfCauchy(_HalfScale):
@@ -478,7 +478,7 @@ class Pareto(Univariate):
         return self.scale * np.array([1.0, 1.1, 2, 10, 100])
 
     def _entropy(self):
-        return np.log(self.scale / self.alpha) + 1 + 1 / self.alpha
+        return np.log(self.scale) - np.log(self.alpha) + 1 + 1 / self.alpha
 
 
 class Weibull(Univariate):
@@ -517,7 +517,7 @@ class Weibull(Univariate):
 
     def _entropy(self):
         k = self.concentration
-        return EULER_GAMMA * (1 - 1 / k) + np.log(self.scale / k) + 1
+        return EULER_GAMMA * (1 - 1 / k) + np.log(self.scale) - np.log(k) + 1
 
 
 class VonMises(Univariate):
