@@ -15,6 +15,7 @@ from scipy import special
 from klcli.errors import InputError
 from klcli.families._ops import LOG_2, LOG_2PI
 from klcli.families.base import INF, POSITIVE, REAL, Tail, Univariate, spread_points
+from klcli.stable import lgamma_remainder
 
 EULER_GAMMA = float(np.euler_gamma)
 NEG_INF = -INF
@@ -241,9 +242,11 @@ class StudentT(Univariate):
     defaults = {"loc": 0.0, "scale": 1.0}
 
     def _derive(self):
-        df = self.df
+        # lgamma(x + ½) - lgamma(x) = R(x, ½) + ψ(x)/2 with x = df/2 (R: klcli.stable.lgamma_remainder),
+        # so that a huge df (1e300, a normal) keeps its normalising constant
+        half = 0.5 * self.df
         self._log_norm = (
-            special.gammaln(0.5 * (df + 1)) - special.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi) - np.log(self.scale)
+            lgamma_remainder(half, 0.5) + 0.5 * (special.digamma(half) - np.log(half)) - 0.5 * math.log(2 * math.pi) - np.log(self.scale)
         )
 
     def _log_prob_arrays(self):
@@ -269,10 +272,15 @@ class StudentT(Univariate):
 
     def _entropy(self):
         half = 0.5 * self.df
+        # ψ(h + ½) - ψ(h) by its Taylor series for large h (the difference cancels), and
+        # betaln(h, ½) = lgamma(½) - R(h, ½) - ψ(h)/2: a huge df gives the normal's entropy
+        series = sum(special.polygamma(k, np.maximum(half, 1000.0)) * 0.5**k / math.factorial(k) for k in range(1, 12))
+        digamma_step = np.where(half < 1000, special.digamma(half + 0.5) - special.digamma(half), series)
         return (
-            (half + 0.5) * (special.digamma(half + 0.5) - special.digamma(half))
-            + 0.5 * np.log(self.df)
-            + special.betaln(half, 0.5)
+            (half + 0.5) * digamma_step
+            + 0.5 * (np.log(half) - special.digamma(half))
+            + 0.5 * math.log(2 * math.pi)
+            - lgamma_remainder(half, 0.5)
             + np.log(self.scale)
         )
 
