@@ -103,6 +103,46 @@ def expectation_finite(tail_p: Tail, tail_q: Tail) -> bool:
     return False
 
 
+def ratio_square_integrable(p: Distribution, q: Distribution) -> bool:
+    """Whether ``E_P[(q/p)^2] = ∫ q²/p`` is surely finite: the condition for ``q/p`` as a control variate.
+
+    Decided from the declared tails when both supports are the whole line (``−log q²/p`` must
+    grow in both tails: Q's tail lighter than P's kind, or of the same kind with twice Q's rate
+    above P's, or ``2 index_q > index_p`` for polynomial tails); ``False`` whenever undecided.
+
+    >>> from klcli.families import Normal
+    >>> ratio_square_integrable(Normal(1, 2), Normal(0, 1)), ratio_square_integrable(Normal(0, 1), Normal(1, 2))
+    (True, False)
+    """
+    if p.is_discrete or q.is_discrete:
+        return False
+    factors = _scalar_factors(p, q)
+    if factors is None:
+        return False
+    for a, b in factors:
+        for side in (0, 1):
+            tail_a, tail_b = tail_at(a, side), tail_at(b, side)
+            if tail_a is None or tail_b is None or "bounded" in (tail_a.kind, tail_b.kind):
+                return False
+            if not _square_ratio_decays(tail_a, tail_b):
+                return False
+    return True
+
+
+def _square_ratio_decays(tail_p: Tail, tail_q: Tail) -> bool:
+    """Whether ``q²/p`` is integrable in one unbounded tail."""
+    rank_p, rank_q = Tail.ORDER.index(tail_p.kind), Tail.ORDER.index(tail_q.kind)
+    if rank_q != rank_p:
+        return rank_q < rank_p  # Q's tail of a lighter kind
+    if tail_p.kind == "polynomial":
+        return 2 * tail_q.index > tail_p.index
+    if tail_p.kind == "stretched" and tail_q.index != tail_p.index:
+        return tail_q.index > tail_p.index
+    if tail_p.kind == "doubly_exponential":
+        return tail_q.rate >= tail_p.rate
+    return 2 * tail_q.rate > tail_p.rate
+
+
 def tail_at(distribution: Distribution, side: int) -> Tail | None:
     """The declared tail of a scalar distribution (or scalar mixture) at ``side`` (0 left, 1 right)."""
     if isinstance(distribution, Mixture):

@@ -5,12 +5,13 @@ draws of P (and ``KL(Q‖P)`` from draws of Q). When P's support covers Q's, the
 likelihood ratio ``r = q/p = exp(-d)`` has the known mean ``E_P[r] = 1`` and can
 serve as a control variate: the estimate is ``mean(d) - b (mean(r) - 1)`` with
 the variance-minimising ``b = Cov(d, r) / Var(r)`` fitted on the same draws (for
-nearby distributions ``b ≈ -1``: zero variance when P = Q). Its assumption is
-tested on the draws, and the plain mean is used unless all of these hold: the
-supports cover, ``mean(r)`` lies within 3 standard errors of 1, no draw holds more
-than 1% of ``sum(r^2)``, and the Pareto k̂ of ``r``'s upper tail is below 0.5
-(finite variance). A separated mixture fails the second test (most draws see
-``r ≈ 1/2``; the rare draws that restore ``E[r] = 1`` are missing).
+nearby distributions ``b ≈ -1``: zero variance when P = Q). It is used only where
+its assumptions hold: the tails prove ``E_P[r²] < inf``
+(:func:`klcli.tails.ratio_square_integrable`; a ratio with infinite variance, as
+normal/laplace under a normal, gives a biased value with a tiny standard error),
+and the draws bear it out: ``mean(r)`` lies within 3 standard errors of 1, no
+draw holds more than 1% of ``sum(r^2)``, and the Pareto k̂ of ``r`` is below 0.5.
+Elsewhere (mixtures, multivariate and bounded families) the plain mean is used.
 
 JS is ``E_M[h(p/m)]`` with ``m = (p + q)/2`` and ``h(w) = ½(w log w + (2 - w) log(2 - w))``,
 estimated from the draws of both sides (``E_M = ½E_P + ½E_Q``); ``h`` lies in
@@ -21,7 +22,7 @@ A mixture is sampled by strata: each component gets its share of the draws
 (at least 2), and the estimate is ``Σ w_i mean_i`` with the stratified standard
 error ``sqrt(Σ w_i² var_i / n_i)``.
 
-Every KL value carries the Pareto k̂ of its terms' upper tail (:mod:`.psis`):
+Every KL value carries the Pareto k̂ of its terms' heavier tail (:mod:`.psis`):
 above 0.7 the standard error cannot be trusted, above 1 the mean is probably
 infinite. A draw whose own log density is not finite (a gamma(0.001) draw that
 underflows to 0) is counted in ``dropped``, never silently ignored.
@@ -47,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from klcli import tails
 from klcli.engines.psis import pareto_k, tail_size
 from klcli.errors import EngineUnavailable, UsageError
 from klcli.families import Distribution, Mixture
@@ -60,6 +62,9 @@ HEAVY_TAIL_SHARE = 0.01
 CONTROL_MEAN_Z = 3.0
 #: ... or when the Pareto k̂ of r says its variance is infinite
 CONTROL_MAX_K = 0.5
+#: no Monte Carlo value claims more than 9 significant digits: its standard error is at least
+#: this share of the value (rare events no finite sample sees, rounding of the log densities)
+RELATIVE_ERROR_FLOOR = 1e-9
 #: most draws per side (and per ``--samples``): beyond, a run would take hours
 MAX_SAMPLES = 1_000_000_000
 #: below |tanh(d/2)| < this, ln 2 - H(σ(d)) is summed as a series
@@ -177,6 +182,7 @@ class _Side:
         self.kl = [_Moments() for _ in range(strata)]
         self.js = [_Moments() for _ in range(strata)]
         self.top_d = _Largest(tail_size(n) + 1)
+        self.bottom_d = _Largest(tail_size(n) + 1)  # the largest of -d
         self.top_r = _Largest(tail_size(n) + 1)
         self.dropped_kl = 0
         self.dropped_js = 0
@@ -308,7 +314,10 @@ def estimate(
     need = {"p": "kl_pq" in keys or "js" in keys, "q": "kl_qp" in keys or "js" in keys}
     layout = {"p": strata(p, samples), "q": strata(q, samples)}
     sides = {name: _Side(len(layout[name]), samples) for name in ("p", "q")}
-    control = {"p": _covers(p, q) and len(layout["p"]) == 1, "q": _covers(q, p) and len(layout["q"]) == 1}
+    control = {
+        name: _covers(own, other) and len(layout[name]) == 1 and tails.ratio_square_integrable(own, other)
+        for name, own, other in (("p", p, q), ("q", q, p))
+    }
     batch = max(1, min(samples, BATCH_NUMBERS // max(p.dim, 1)))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         for name, own, other, kl_key in (("p", p, q, "kl_pq"), ("q", q, p, "kl_qp")):
@@ -330,6 +339,7 @@ def estimate(
                         r = ops.exp(-d) if control[name] else None
                         side.kl[index].add(d, r)
                         side.top_d.add(d)
+                        side.bottom_d.add(-d)
                         if r is not None:
                             side.top_r.add(r)
                         side.dropped_kl += dropped
@@ -350,8 +360,14 @@ def _collect(sides, layout, control, keys, samples, seed, backend) -> MonteCarlo
         k_ratio = pareto_k(side.top_r.values, side.kl[0].count) if control[name] else None
         use = control[name] and side.kl[0].control_variate_holds(k_ratio)
         value, error = _stratified(side.kl, layout[name], use)
-        values[key], stderr[key], used[key] = max(value, 0.0), error, use
-        k = pareto_k(side.top_d.values, sum(m.count for m in side.kl))
+        values[key], stderr[key], used[key] = value, _floored(error, value), use
+        # discrete draws repeat values: a generalised Pareto fit to ties says nothing (and every
+        # discrete family's log-ratio has light tails)
+        own = layout[name][0][1]
+        count = sum(m.count for m in side.kl)
+        fits = [] if own.is_discrete else [pareto_k(side.top_d.values, count), pareto_k(side.bottom_d.values, count)]
+        fits = [k for k in fits if k is not None]
+        k = max(fits) if fits else None
         if k is not None and math.isfinite(value):
             tail_k[key] = k
         if side.dropped_kl:
@@ -360,11 +376,16 @@ def _collect(sides, layout, control, keys, samples, seed, backend) -> MonteCarlo
         half_p, error_p = _stratified(sides["p"].js, layout["p"], False)
         half_q, error_q = _stratified(sides["q"].js, layout["q"], False)
         values["js"] = 0.5 * (half_p + half_q)
-        stderr["js"] = 0.5 * math.hypot(error_p, error_q)
+        stderr["js"] = _floored(0.5 * math.hypot(error_p, error_q), values["js"])
         used["js"] = False
         if sides["p"].dropped_js + sides["q"].dropped_js:
             dropped["js"] = sides["p"].dropped_js + sides["q"].dropped_js
     return MonteCarloResult(values, stderr, samples, seed, backend, used, tail_k, dropped)
+
+
+def _floored(error: float, value: float) -> float:
+    """The standard error, at least :data:`RELATIVE_ERROR_FLOOR` of the value."""
+    return max(error, RELATIVE_ERROR_FLOOR * abs(value)) if math.isfinite(value) else error
 
 
 def _stratified(moments: list[_Moments], layout, control_variate: bool) -> tuple[float, float]:
