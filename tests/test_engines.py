@@ -298,3 +298,24 @@ def test_divergence_properties(loc, scale, df, other_loc, other_scale):
     assert swapped.values["js"] == pytest.approx(c.values["js"], rel=1e-6, abs=1e-12)
     assert swapped.values["symmetric_kl"] == pytest.approx(c.values["symmetric_kl"], rel=1e-6)
     assert compare_distributions(q, q).values["kl_pq"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_summation_budgets_instead_of_hangs():
+    import time
+
+    start = time.perf_counter()
+    # poisson(1e16) looped for ever in its tail bound; binomial(1.9e8) summed 1.9e8 terms (40-60 s)
+    huge = compare_distributions(S("poisson(1e16)"), S("poisson(1.1e16)"), samples=2_000)
+    assert huge.method["js"] == "monte_carlo" and any("budget of 10,000,000" in n for n in huge.notes)
+    wide = quadrature.js(S("binomial(190000000, 0.5)"), S("binomial(190000000, 0.5001)"))
+    assert 0 < wide.value < math.log(2)
+    assert time.perf_counter() - start < 10
+    # the summation range starts where the left tail holds less than 1e-17
+    assert quadrature.kl(S("poisson(1e6)"), S("poisson(1.001e6)")).value == pytest.approx(
+        compare_distributions(S("poisson(1e6)"), S("poisson(1.001e6)"), engine="closed").values["kl_pq"], rel=1e-9
+    )
+
+
+def test_samples_above_the_cap_are_refused():
+    with pytest.raises(UsageError, match="at most 1,000,000,000"):
+        compare_distributions(S("normal(0, 1)"), S("studentt(3)"), samples=10**12)
