@@ -51,6 +51,11 @@ def _gamma(p, q):
     return aq * mp.log(bp / bq) + mp.loggamma(aq) - mp.loggamma(ap) + (ap - aq) * mp.digamma(ap) + (bq - bp) * ap / bp
 
 
+def _chi2(p, q):
+    as_gamma = lambda d: {"concentration": M(d["df"]) / 2, "rate": M(1) / 2}  # noqa: E731
+    return _gamma(as_gamma(p), as_gamma(q))
+
+
 def _beta(p, q):
     a1, b1, a2, b2 = M(p["concentration1"]), M(p["concentration0"]), M(q["concentration1"]), M(q["concentration0"])
     log_b = lambda a, b: mp.loggamma(a) + mp.loggamma(b) - mp.loggamma(a + b)  # noqa: E731
@@ -143,6 +148,7 @@ FAMILIES = {
     "halfcauchy": (_cauchy, {"scale": 0.7}, ["scale"], ["scale"]),
     "exponential": (_exponential, {"rate": 2.5}, ["rate"], ["rate"]),
     "gamma": (_gamma, {"concentration": 2.5, "rate": 1.5}, ["rate"], ["concentration", "rate"]),
+    "chi2": (_chi2, {"df": 3.0}, ["df"], ["df"]),
     "beta": (_beta, {"concentration1": 2.5, "concentration0": 0.7}, [], ["concentration1", "concentration0"]),
     "pareto": (_pareto, {"scale": 1.0, "alpha": 3.5}, [], ["alpha"]),
     "gumbel": (_gumbel, {"loc": 0.5, "scale": 1.5}, [], ["loc", "scale"]),

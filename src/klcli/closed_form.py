@@ -126,8 +126,17 @@ def kl_divergence(p: Distribution, q: Distribution) -> float:
 
 
 def pairs() -> list[tuple[str, str]]:
-    """Registered ``(family_p, family_q)`` pairs, sorted by name."""
-    return sorted((p.name, q.name) for p, q in _REGISTRY)
+    """``(family_p, family_q)`` pairs with a closed form, sorted by name.
+
+    Families served through a parent's registration count too (``chi2`` is a ``gamma``).
+
+    >>> ("chi2", "gamma") in pairs() and ("exponential", "chi2") in pairs()
+    True
+    """
+    from klcli.families import FAMILIES
+
+    families = [cls for cls in FAMILIES.values() if hasattr(cls, "name")]
+    return sorted((p.name, q.name) for p in families for q in families if _lookup(p, q) is not None)
 
 
 # -- accurate building blocks ------------------------------------------------
@@ -263,7 +272,8 @@ def _kl_gamma_gamma(p, q):
     # R the lgamma Taylor remainder and g(u) = e^u - 1 - u: no cancellation for nearly equal parameters
     delta = q.concentration - p.concentration
     log_r = _log_ratio(q.rate, p.rate)
-    return _lgamma_remainder(p.concentration, delta) + p.concentration * _exp_minus_one_minus(log_r) - delta * log_r
+    remainder = _lgamma_remainder(p.concentration, delta, q.concentration)
+    return remainder + p.concentration * _exp_minus_one_minus(log_r) - delta * log_r
 
 
 @register_kl(Beta, Beta)
@@ -274,9 +284,9 @@ def _kl_beta_beta(p, q):
     delta1 = q.concentration1 - p.concentration1
     delta0 = q.concentration0 - p.concentration0
     return (
-        _lgamma_remainder(p.concentration1, delta1)
-        + _lgamma_remainder(p.concentration0, delta0)
-        - _lgamma_remainder(p.concentration1 + p.concentration0, delta1 + delta0)
+        _lgamma_remainder(p.concentration1, delta1, q.concentration1)
+        + _lgamma_remainder(p.concentration0, delta0, q.concentration0)
+        - _lgamma_remainder(p.concentration1 + p.concentration0, delta1 + delta0, q.concentration1 + q.concentration0)
     )
 
 
@@ -285,7 +295,8 @@ def _kl_dirichlet_dirichlet(p, q):
     # http://bariskurt.com/kullback-leibler-divergence-between-two-dirichlet-and-beta-distributions/
     # regrouped as Σ R(α_i, δ_i) - R(Σ α_i, Σ δ_i), as for beta
     delta = q.concentration - p.concentration
-    return np.sum(_lgamma_remainder(p.concentration, delta)) - _lgamma_remainder(p.concentration.sum(), delta.sum())
+    remainders = _lgamma_remainder(p.concentration, delta, q.concentration)
+    return np.sum(remainders) - _lgamma_remainder(p.concentration.sum(), delta.sum(), q.concentration.sum())
 
 
 @register_kl(Uniform, Uniform)

@@ -219,6 +219,12 @@ class _Router:
             self.notes.append(
                 f"{key}: the Monte Carlo terms are heavy tailed (Pareto k̂ = {k:.2f} ≥ {psis.UNRELIABLE}): {why}"
             )
+        for key, k in result.pareto_k.items():
+            if psis.INFINITE_VARIANCE <= k < psis.UNRELIABLE:
+                self.notes.append(
+                    f"{key}: the Monte Carlo terms probably have an infinite variance (Pareto k̂ = {k:.2f} ≥ "
+                    f"{psis.INFINITE_VARIANCE}): the value converges slowly and its standard error is optimistic"
+                )
         if result.dropped:
             self.info["dropped_draws"] = dict(result.dropped)
             for key, count in result.dropped.items():

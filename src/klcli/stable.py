@@ -34,8 +34,11 @@ def _phi_over_t(t: np.ndarray) -> np.ndarray:
 POLYGAMMA_TERMS = 26
 
 
-def lgamma_remainder(a: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def lgamma_remainder(a: np.ndarray, delta: np.ndarray, end: np.ndarray | None = None) -> np.ndarray:
     """``lgamma(a + δ) - lgamma(a) - δ ψ(a)`` (≥ 0, the Taylor remainder of the convex lgamma).
+
+    ``end`` is ``a + δ`` when it is known exactly (``δ`` computed as a difference loses a
+    tiny end: ``3e-300 - 1.5`` rounds to ``-1.5``); the formulas that need ``a + δ`` use it.
 
     Computed without the cancellation of the direct form when ``|δ| ≪ a``:
 
@@ -49,14 +52,18 @@ def lgamma_remainder(a: np.ndarray, delta: np.ndarray) -> np.ndarray:
     >>> round(float(lgamma_remainder(np.array(2.0), np.array(1e-9))) * 1e19, 6)  # ψ'(2) δ²/2
     3.22467
     """
-    a, delta = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(delta, dtype=np.float64))
-    a, delta = a.astype(np.float64), delta.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        end = np.asarray(a, dtype=np.float64) + np.asarray(delta, dtype=np.float64) if end is None else end
+    a, delta, end = (x.astype(np.float64) for x in np.broadcast_arrays(a, delta, end))
     out = np.empty_like(a)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         small = a < 1
         if np.any(small):
-            ratio = delta[small] / a[small]
-            out[small] = lgamma_remainder(a[small] + 1, delta[small]) - log1p_minus(ratio)
+            aa, dd, ee = a[small], delta[small], end[small]
+            ratio = dd / aa
+            # log1p(δ/a) - δ/a, with log1p(δ/a) = log(end) - log(a) when end ≪ a
+            shift = np.where(ratio < -0.5, np.log(ee) - np.log(aa) - ratio, log1p_minus(ratio))
+            out[small] = lgamma_remainder(aa + 1, dd, ee + 1) - shift
         large = (a >= 1000) & (a + delta >= 1000)
         if np.any(large):
             aa, dd = a[large], delta[large]
@@ -75,5 +82,5 @@ def lgamma_remainder(a: np.ndarray, delta: np.ndarray) -> np.ndarray:
         far = middle & ~near
         if np.any(far):
             aa, dd = a[far], delta[far]
-            out[far] = special.gammaln(aa + dd) - special.gammaln(aa) - dd * special.digamma(aa)
+            out[far] = special.gammaln(end[far]) - special.gammaln(aa) - dd * special.digamma(aa)
     return out

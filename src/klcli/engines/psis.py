@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 
+INFINITE_VARIANCE = 0.5
 UNRELIABLE = 0.7
 INFINITE_MEAN = 1.0
 
