@@ -319,3 +319,20 @@ def test_summation_budgets_instead_of_hangs():
 def test_samples_above_the_cap_are_refused():
     with pytest.raises(UsageError, match="at most 1,000,000,000"):
         compare_distributions(S("normal(0, 1)"), S("studentt(3)"), samples=10**12)
+
+
+def test_engine_closed_computes_the_directions_it_can():
+    c = compare_distributions(S("binomial(5, 0.3)"), S("binomial(10, 0.3)"), engine="closed")
+    assert "kl_pq" not in c.values and c.values["kl_qp"] == math.inf
+    assert any(n.startswith("kl_pq is left out: binomial‖binomial with total_count of P below") for n in c.notes)
+
+
+def test_fail_above_on_a_value_left_out_is_an_error(cli):
+    result = cli("compare", "binomial(5, 0.3)", "binomial(10, 0.3)", "--engine", "closed", "--fail-above", "1")
+    assert result.exit_code == 2 and "kl_pq was not computed with --engine closed" in result.stderr
+
+
+def test_chi2_pairs_are_listed(cli):
+    records = {r["family"]: r for r in cli("families", "--format", "json").json()["families"]}
+    assert {"gamma", "exponential", "chi2"} <= set(records["chi2"]["closed_form_with"])
+    assert cli("compare", "half-normal(2)", "halfnormal(1)").exit_code == 0

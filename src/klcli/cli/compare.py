@@ -60,6 +60,8 @@ def compare(
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
     )
     comparison = compare_sources(p, q, options)
+    if fail_above is not None and metric not in comparison.values:
+        raise UsageError(f"--fail-above: {metric} was not computed with --engine {options.engine} (see the notes); use --engine auto")
     print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q))
     if fail_above is not None and exceeds(comparison.values[metric], fail_above):
         print(f"klcli: {metric} exceeds {fail_above:g}", file=sys.stderr)
