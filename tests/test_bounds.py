@@ -141,3 +141,23 @@ def test_every_continuous_family_stays_in_bounds(pair):
 @given(discrete_pairs())
 def test_every_discrete_family_stays_in_bounds(pair):
     _check(*pair)
+
+
+@st.composite
+def multivariate_pairs(draw):
+    def one():
+        family = draw(st.sampled_from(["mvn", "dirichlet", "mixture"]))
+        if family == "mvn":
+            a, b = draw(_SCALE), draw(_SCALE)
+            return f"mvn([{draw(_REAL)!r}, 0.0], [[{a!r}, 0.0], [0.0, {b!r}]])"
+        if family == "dirichlet":
+            return f"dirichlet([{draw(_SCALE)!r}, {draw(_SCALE)!r}])"
+        return f"mixture([{draw(st.floats(0.01, 1))!r}, 1.0], [dirichlet([{draw(_SCALE)!r}, 1.0]), dirichlet([2.0, 2.0])])"
+    return one(), one()
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(multivariate_pairs())
+def test_multivariate_families_and_mixtures_stay_in_bounds(pair):
+    _check(*pair)

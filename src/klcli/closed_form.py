@@ -673,7 +673,8 @@ def _kl_uniform_gumbel(p, q):
     common = q.scale / (p.high - p.low)
     high = (p.high - q.loc) / q.scale
     low = (p.low - q.loc) / q.scale
-    return np.log(common) + 0.5 * (high + low) - common * (np.exp(-high) - np.exp(-low))
+    # exp(-high) - exp(-low) = exp(-low) expm1(-1/common): no difference of nearly equal exponentials
+    return np.log(common) + 0.5 * (high + low) - common * np.exp(-low) * np.expm1(-1 / common)
 
 
 @register_kl(Uniform, Normal)
