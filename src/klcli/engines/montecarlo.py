@@ -154,6 +154,10 @@ class _Moments:
         slope = self.m_dr / self.m_rr if control_variate else 0.0
         residual = self.m_dd - slope * self.m_dr
         value = self.mean_d - slope * (self.mean_r - 1)
+        if math.isnan(value):
+            raise EngineUnavailable("Monte Carlo terms overflow float64 (log densities beyond ±1e308)")
+        if not residual < math.inf:  # the terms' squares overflow: no finite error can be claimed
+            return value, math.inf
         return value, math.sqrt(max(residual, 0.0) / (self.count - 1) / self.count)
 
 

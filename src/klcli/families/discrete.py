@@ -113,7 +113,7 @@ class Binomial(_ProbsOrLogits):
         # P(X > k) = I_p(k + 1, n - k), the regularised incomplete beta function
         n = float(np.max(self.total_count))
         survival = lambda k: special.betainc(k + 1, np.maximum(self.total_count - k, 1e-300), self.probs)  # noqa: E731
-        return min(n, _integer_bound(survival, eps, float(np.max(self.total_count * self.probs))))
+        return _integer_bound(survival, eps, float(np.max(self.total_count * self.probs)), limit=n)
 
     def low_bound(self, eps: float) -> float:
         """Largest k with P(X < k) < eps (0 when the mass sits near 0)."""
@@ -228,10 +228,12 @@ class Poisson(Univariate):
         return _integer_floor(lambda k: special.gammaincc(k + 1, self.rate), eps, float(np.min(self.rate)))
 
 
-def _integer_bound(survival, eps: float, start: float) -> float:
-    """Smallest integer k (within a factor 2) with ``max(survival(k)) < eps``."""
+def _integer_bound(survival, eps: float, start: float, limit: float = math.inf) -> float:
+    """Smallest integer k (within a factor 2) with ``max(survival(k)) < eps``, at most ``limit``."""
     k = max(float(math.ceil(start)), 1.0)
     while np.max(survival(k)) >= eps:
+        if k >= limit:
+            return float(limit)
         k *= 2
     low, high = k / 2, k
     while high - low > 1:
