@@ -123,7 +123,8 @@ class _Moments:
             dev_r = r - mean_r
             batch_rr, batch_dr = float(dev_r @ dev_r), float(dev_d @ dev_r)
             self.sum_r2 += float(r @ r)
-            self.max_r2 = max(self.max_r2, float(r.max()) ** 2)
+            largest = float(r.max())
+            self.max_r2 = max(self.max_r2, largest * largest)  # float product: inf, not OverflowError
         total = self.count + n
         delta_d, delta_r = mean_d - self.mean_d, mean_r - self.mean_r
         weight = self.count * n / total
@@ -400,5 +401,5 @@ def _stratified(moments: list[_Moments], layout, control_variate: bool) -> tuple
     for m, (weight, _, _) in zip(moments, layout):
         mean, error = m.result()
         value += weight * mean
-        variance += (weight * error) ** 2
+        variance += (weight * error) * (weight * error)
     return value, math.sqrt(variance)
