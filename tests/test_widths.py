@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from klcli.cli import app
@@ -19,7 +20,7 @@ def render(width: int, *args) -> str:
     assert result.exit_code in (0, 1), result.stderr
     lines = result.stdout.splitlines()
     assert lines, "no output"
-    too_long = [line for line in lines if len(line) > width]
+    too_long = [line for line in lines if cell_len(line) > width]  # terminal cells: k̂ is one cell, two code points
     assert not too_long, f"lines wider than {width}: {too_long}"
     assert "…" not in result.stdout, f"a cell was cut:\n{result.stdout}"
     return result.stdout

@@ -12,7 +12,10 @@ elementwise values (shape ``batch_shape`` or ``batch_shape + event_shape``);
 (``normal(loc=[0, 1], scale=1)``) add up per dimension and a batch gives one
 value per member. Nearly equal
 distributions are handled without cancellation: every "r - 1 - log r" is
-computed as :func:`_exp_minus_one_minus` of ``log r``.
+computed as :func:`_exp_minus_one_minus` of ``log r`` (from :func:`_log_ratio`,
+which also spans ratios from 1e-300 to 1e300), differences of log-gamma
+functions as Taylor remainders (:func:`_lgamma_remainder`), and two-point
+families as sums of non-negative terms ``p g(-log(p/q))``.
 
 Examples
 --------
@@ -58,6 +61,8 @@ from klcli.families import (
     Weibull,
 )
 from klcli.families._ops import LOG_2PI
+from klcli.stable import lgamma_remainder as _lgamma_remainder
+from klcli.stable import log1p_minus
 
 EULER_GAMMA = float(np.euler_gamma)
 INF = math.inf
@@ -139,8 +144,17 @@ def kl_values(p: Distribution, q: Distribution) -> np.ndarray:
 
 
 def pairs() -> list[tuple[str, str]]:
-    """Registered ``(family_p, family_q)`` pairs, sorted by name."""
-    return sorted((p.name, q.name) for p, q in _REGISTRY)
+    """``(family_p, family_q)`` pairs with a closed form, sorted by name.
+
+    Families served through a parent's registration count too (``chi2`` is a ``gamma``).
+
+    >>> ("chi2", "gamma") in pairs() and ("exponential", "chi2") in pairs()
+    True
+    """
+    from klcli.families import FAMILIES
+
+    families = [cls for cls in FAMILIES.values() if hasattr(cls, "name")]
+    return sorted((p.name, q.name) for p in families for q in families if _lookup(p, q) is not None)
 
 
 # -- accurate building blocks ------------------------------------------------
@@ -158,15 +172,55 @@ def _exp_minus_one_minus(u: np.ndarray) -> np.ndarray:
 
 
 def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``log(a / b)`` for positive ``a``, ``b``, accurate when ``a ≈ b``."""
-    return np.log1p((a - b) / b)
+    """``log(a / b)`` for positive ``a``, ``b``: ``log1p`` near 1, ``log(a) - log(b)`` far from it.
+
+    The difference of logarithms never over- or underflows (``a / b`` may, at
+    1e-300 against 1e300), and ``log1p((a - b) / b)`` keeps every digit when
+    ``a ≈ b`` (``a - b`` is exact there).
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        near = np.log1p((a - b) / b)
+        far = np.log(a) - np.log(b)
+    return np.where(np.abs(a - b) < 0.5 * b, near, far)
+
+
+def _log_ratio_two_point(p, q) -> tuple[np.ndarray, np.ndarray]:
+    """``(log(p1/q1), log(p0/q0))`` of two success probabilities, accurate when they are close.
+
+    From logits ``x, y``: ``log σ(x) - log σ(y) = -log1p(σ(-y) expm1(y - x))`` (and the mirror
+    image for failures), exact up to rounding whatever the logits. From probabilities:
+    ``log1p((p1 - q1)/q1)``, with ``p1 - q1`` exact when they are close.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if "logits" in p.given and "logits" in q.given:
+            x, y = p.logits, q.logits
+            success = -np.log1p(special.expit(-y) * np.expm1(y - x))
+            failure = -np.log1p(special.expit(y) * np.expm1(x - y))
+            far = np.abs(x - y) > 1.0
+            success = np.where(far, p.log_success - q.log_success, success)
+            failure = np.where(far, p.log_failure - q.log_failure, failure)
+            return success, failure
+        p1, q1 = p.probs, q.probs
+        q0 = np.exp(q.log_failure)
+        d = p1 - q1  # exact when p1 and q1 are close (Sterbenz); p0 - q0 = -d
+        success = np.where(np.abs(d) < 0.5 * q1, np.log1p(d / q1), p.log_success - q.log_success)
+        failure = np.where(np.abs(d) < 0.5 * q0, np.log1p(-d / q0), p.log_failure - q.log_failure)
+        return success, failure
 
 
 def _bernoulli_terms(p, q) -> np.ndarray:
-    """KL between Bernoulli(p) and Bernoulli(q) elementwise, with 0 log 0 = 0."""
+    """KL between Bernoulli(p) and Bernoulli(q) elementwise: ``Σ p_i g(-a_i)``, ``g(u) = e^u - 1 - u``.
+
+    Each of the two terms ``p log(p/q) - p + q = p g(-log(p/q))`` is non-negative, so
+    nothing cancels; where p = 0 the term is q, and p > 0 = q gives inf.
+    """
+    a_one, a_zero = _log_ratio_two_point(p, q)
     p_one, p_zero = np.exp(p.log_success), np.exp(p.log_failure)
-    t_one = np.where(p_one > 0, p_one * (p.log_success - q.log_success), 0.0)
-    t_zero = np.where(p_zero > 0, p_zero * (p.log_failure - q.log_failure), 0.0)
+    q_one, q_zero = np.exp(q.log_success), np.exp(q.log_failure)
+    with np.errstate(over="ignore", invalid="ignore"):
+        t_one = np.where(p_one > 0, p_one * _exp_minus_one_minus(-a_one), q_one)
+        t_zero = np.where(p_zero > 0, p_zero * _exp_minus_one_minus(-a_zero), q_zero)
     return t_one + t_zero
 
 
@@ -197,20 +251,30 @@ def _kl_laplace_laplace(p, q):
     # log(b_q / b_p) + |d| / b_q + (b_p / b_q) exp(-|d| / b_p) - 1, written as g(u) + |d| (1/b_q - 1/b_p)
     distance = np.abs(p.loc - q.loc)
     u = _log_ratio(p.scale, q.scale) - distance / p.scale
-    return _exp_minus_one_minus(u) + distance / q.scale - distance / p.scale
+    # |d| (1/b_q - 1/b_p) = (|d| / b_q)(b_p - b_q) / b_p: no difference of nearly equal reciprocals
+    return _exp_minus_one_minus(u) + (distance / q.scale) * ((p.scale - q.scale) / p.scale)
 
 
 @register_kl(Cauchy, Cauchy)
 def _kl_cauchy_cauchy(p, q):
     # Chyzak & Nielsen, "A closed-form formula for the KL divergence between Cauchy
     # distributions" (arXiv:1905.10965): log(((s_p + s_q)^2 + d^2) / (4 s_p s_q))
-    return np.log1p(((p.scale - q.scale) ** 2 + (p.loc - q.loc) ** 2) / (4 * p.scale * q.scale))
+    return _log_cauchy_ratio(p.scale, q.scale, p.loc - q.loc)
+
+
+def _log_cauchy_ratio(s_p, s_q, d):
+    """``log(((s_p + s_q)^2 + d^2) / (4 s_p s_q))``: log1p of the excess when it is small,
+    else from logarithms (no product or square over- or underflows)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        excess = 0.25 * (((s_p - s_q) / s_p) * ((s_p - s_q) / s_q) + (d / s_p) * (d / s_q))
+        far = 2 * np.log(np.hypot(s_p + s_q, d)) - math.log(4) - np.log(s_p) - np.log(s_q)
+    return np.where(excess < 1, np.log1p(excess), far)
 
 
 @register_kl(HalfCauchy, HalfCauchy)
 def _kl_halfcauchy_halfcauchy(p, q):
     # folding both Cauchy(0, s) at 0 keeps the likelihood ratio (as for half-normals)
-    return np.log1p((p.scale - q.scale) ** 2 / (4 * p.scale * q.scale))
+    return _log_cauchy_ratio(p.scale, q.scale, 0.0)
 
 
 @register_kl(Exponential, Exponential)
@@ -221,36 +285,36 @@ def _kl_exponential_exponential(p, q):
 
 @register_kl(Gamma, Gamma)
 def _kl_gamma_gamma(p, q):
-    # Penny, "KL-divergences of Normal, Gamma, Dirichlet and Wishart densities" (2001), eq. 2.6
-    t1 = q.concentration * np.log(p.rate / q.rate)
-    t2 = special.gammaln(q.concentration) - special.gammaln(p.concentration)
-    t3 = (p.concentration - q.concentration) * special.digamma(p.concentration)
-    t4 = (q.rate - p.rate) * (p.concentration / p.rate)
-    return t1 + t2 + t3 + t4
+    # Penny, "KL-divergences of Normal, Gamma, Dirichlet and Wishart densities" (2001), eq. 2.6,
+    # regrouped as R(a_p, δ) + a_p g(log r) - δ log r with δ = a_q - a_p, r = rate_q / rate_p,
+    # R the lgamma Taylor remainder and g(u) = e^u - 1 - u: no cancellation for nearly equal parameters
+    delta = q.concentration - p.concentration
+    log_r = _log_ratio(q.rate, p.rate)
+    remainder = _lgamma_remainder(p.concentration, delta, q.concentration)
+    return remainder + p.concentration * _exp_minus_one_minus(log_r) - delta * log_r
 
 
 @register_kl(Beta, Beta)
 def _kl_beta_beta(p, q):
     # http://bariskurt.com/kullback-leibler-divergence-between-two-dirichlet-and-beta-distributions/
-    sum_p = p.concentration1 + p.concentration0
-    sum_q = q.concentration1 + q.concentration0
-    t1 = special.gammaln(q.concentration1) + special.gammaln(q.concentration0) + special.gammaln(sum_p)
-    t2 = special.gammaln(p.concentration1) + special.gammaln(p.concentration0) + special.gammaln(sum_q)
-    t3 = (p.concentration1 - q.concentration1) * special.digamma(p.concentration1)
-    t4 = (p.concentration0 - q.concentration0) * special.digamma(p.concentration0)
-    t5 = (sum_q - sum_p) * special.digamma(sum_p)
-    return t1 - t2 + t3 + t4 + t5
+    # regrouped as R(a_p, δa) + R(b_p, δb) - R(a_p + b_p, δa + δb), R the lgamma Taylor remainder:
+    # the digamma terms cancel exactly
+    delta1 = q.concentration1 - p.concentration1
+    delta0 = q.concentration0 - p.concentration0
+    return (
+        _lgamma_remainder(p.concentration1, delta1, q.concentration1)
+        + _lgamma_remainder(p.concentration0, delta0, q.concentration0)
+        - _lgamma_remainder(p.concentration1 + p.concentration0, delta1 + delta0, q.concentration1 + q.concentration0)
+    )
 
 
 @register_kl(Dirichlet, Dirichlet)
 def _kl_dirichlet_dirichlet(p, q):
     # http://bariskurt.com/kullback-leibler-divergence-between-two-dirichlet-and-beta-distributions/
-    sum_p, sum_q = p.concentration.sum(axis=-1), q.concentration.sum(axis=-1)
-    t1 = special.gammaln(sum_p) - special.gammaln(sum_q)
-    t2 = np.sum(special.gammaln(p.concentration) - special.gammaln(q.concentration), axis=-1)
-    difference = special.digamma(p.concentration) - special.digamma(sum_p)[..., None]
-    t3 = np.sum((p.concentration - q.concentration) * difference, axis=-1)
-    return t1 - t2 + t3
+    # regrouped as Σ R(α_i, δ_i) - R(Σ α_i, Σ δ_i), as for beta (each member of a batch on its own)
+    delta = q.concentration - p.concentration
+    remainders = _lgamma_remainder(p.concentration, delta, q.concentration)
+    return np.sum(remainders, axis=-1) - _lgamma_remainder(p.concentration.sum(axis=-1), delta.sum(axis=-1), q.concentration.sum(axis=-1))
 
 
 @register_kl(Uniform, Uniform)
@@ -264,41 +328,64 @@ def _kl_uniform_uniform(p, q):
 def _kl_pareto_pareto(p, q):
     # Gil, Alajaji & Linder (2011): alpha_q log(s_p / s_q) + r - 1 - log r, r = alpha_q / alpha_p;
     # infinite when scale_p < scale_q (P has mass below Q's support)
-    value = q.alpha * np.log(p.scale / q.scale) + _exp_minus_one_minus(_log_ratio(q.alpha, p.alpha))
+    with np.errstate(invalid="ignore"):
+        value = q.alpha * _log_ratio(p.scale, q.scale) + _exp_minus_one_minus(_log_ratio(q.alpha, p.alpha))
     return np.where(p.scale < q.scale, INF, value)
 
 
 @register_kl(Gumbel, Gumbel)
 def _kl_gumbel_gumbel(p, q):
-    # torch.distributions.kl._kl_gumbel_gumbel (E_P[exp(-(x - loc_q)/s_q)] via the Gumbel MGF)
-    ct1 = p.scale / q.scale
-    ct2 = q.loc / q.scale
-    ct3 = p.loc / q.scale
-    t1 = -np.log(ct1) - ct2 + ct3
-    t2 = ct1 * EULER_GAMMA
-    t3 = np.exp(ct2 + special.gammaln(1 + ct1) - ct3)
-    return t1 + t2 + t3 - (1 + EULER_GAMMA)
+    # torch.distributions.kl._kl_gumbel_gumbel (E_P[exp(-(x - loc_q)/s_q)] via the Gumbel MGF):
+    # -log ρ + m + γ(ρ - 1) + exp(lgamma(1 + ρ) - m) - 1 with ρ = s_p/s_q, m = (loc_p - loc_q)/s_q,
+    # regrouped as g(L) + R(1, ρ - 1), L = lgamma(1 + ρ) - m (both terms non-negative)
+    rho_minus_one = (p.scale - q.scale) / q.scale
+    shift = (p.loc - q.loc) / q.scale
+    return _gamma_shape_terms(rho_minus_one, -shift)
+
+
+def _gamma_shape_terms(delta, offset):
+    """``g(lgamma(2 + δ) + offset) + R(1, δ)`` with ``g(u) = e^u - 1 - u``, ``R(1, δ) = lgamma(1 + δ) + γ δ``.
+
+    ``lgamma(2 + δ) = R(2, δ) + (1 - γ) δ`` keeps its digits when ``δ = ρ - 1`` is small.
+    """
+    one = np.ones_like(delta)
+    lgamma_two = np.where(np.abs(delta) < 0.5, _lgamma_remainder(2 * one, delta) + (1 - EULER_GAMMA) * delta, special.gammaln(2 + delta))
+    return _exp_minus_one_minus(lgamma_two + offset) + _lgamma_remainder(one, delta)
 
 
 @register_kl(Weibull, Weibull)
 def _kl_weibull_weibull(p, q):
     # Bauckhage, "Computing the Kullback-Leibler divergence between two Weibull
     # distributions" (arXiv:1310.3713), eq. 12
-    k1, l1, k2, l2 = p.concentration, p.scale, q.concentration, q.scale
-    t1 = np.log(k1 / k2) + k2 * np.log(l2) - k1 * np.log(l1)
-    t2 = (k1 - k2) * (np.log(l1) - EULER_GAMMA / k1)
-    t3 = np.exp(k2 * np.log(l1 / l2) + special.gammaln(k2 / k1 + 1))
-    return t1 + t2 + t3 - 1
+    # = -log ρ - k2 s + γ(ρ - 1) + exp(k2 s + lgamma(1 + ρ)) - 1 with ρ = k2/k1, s = log(l1/l2),
+    # regrouped as g(L) + R(1, ρ - 1), L = k2 s + lgamma(1 + ρ) (the Gumbel form: log X is Gumbel)
+    rho_minus_one = (q.concentration - p.concentration) / p.concentration
+    return _gamma_shape_terms(rho_minus_one, q.concentration * _log_ratio(p.scale, q.scale))
 
 
 @register_kl(VonMises, VonMises)
 def _kl_vonmises_vonmises(p, q):
     # E_P[cos(X - mu)] = A(k_p) cos(mu_p - mu), A = I1/I0 (Mardia & Jupp, Directional
     # Statistics, 2000, sec. 3.5.4), so KL = A(k_p)(k_p - k_q cos(mu_p - mu_q)) + log I0(k_q) - log I0(k_p)
-    mean_resultant = special.i1e(p.concentration) / special.i0e(p.concentration)
-    log_i0_p = np.log(special.i0e(p.concentration)) + p.concentration
-    log_i0_q = np.log(special.i0e(q.concentration)) + q.concentration
-    return mean_resultant * (p.concentration - q.concentration * np.cos(p.loc - q.loc)) + log_i0_q - log_i0_p
+    # Regrouped as [log I0(k_q) - log I0(k_p) - A(k_p)(k_q - k_p)] + 2 A(k_p) k_q sin²(Δ/2): the
+    # first is the Taylor remainder of the convex log I0 (whose derivative is A), by Gauss-Legendre
+    # quadrature of ∫ (k_q - t) A'(t) dt when k_q is near k_p; 1 - cos Δ as 2 sin²(Δ/2)
+    kp, kq = p.concentration, q.concentration
+    mean_resultant = _bessel_ratio(kp)
+    direct = np.log(special.i0e(kq)) - np.log(special.i0e(kp)) + (kq - kp) * (1 - mean_resultant)
+    nodes, weights = np.polynomial.legendre.leggauss(24)
+    t = 0.5 * (kp + kq) + 0.5 * (kq - kp) * nodes[:, None]
+    ratio = _bessel_ratio(t)
+    slope = 1 - ratio / t - ratio**2  # A'(t)
+    half = 0.5 * (kq - kp)
+    remainder = half * half * np.sum((weights * (1 - nodes))[:, None] * slope, axis=0)  # k_q - t = half (1 - node)
+    remainder = np.where(np.abs(kq - kp) < 0.5 * kp, remainder.reshape(np.shape(direct)), direct)
+    return remainder + 2 * mean_resultant * kq * np.sin(0.5 * (p.loc - q.loc)) ** 2
+
+
+def _bessel_ratio(k):
+    """``A(k) = I1(k) / I0(k)``, the mean resultant length of a von Mises distribution."""
+    return special.i1e(k) / special.i0e(k)
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)
@@ -312,10 +399,19 @@ def _kl_mvn_mvn(p, q):
         return np.array([_kl_mvn_mvn(p.element(i), q.element(i)) for i in np.ndindex(*p.batch_shape)]).reshape(p.batch_shape)
     from scipy.linalg import solve_triangular
 
-    difference = solve_triangular(q.scale_tril, p.scale_tril - q.scale_tril, lower=True, check_finite=False)
-    log_m = np.log1p(np.diag(difference))
-    off_diagonal = np.sum(np.tril(difference, -1) ** 2)
     whitened = solve_triangular(q.scale_tril, p.loc - q.loc, lower=True, check_finite=False)
+    if "covariance_matrix" in p.given and "covariance_matrix" in q.given:
+        # nearly equal covariances: with B = L_q^-1 (S_p - S_q) L_q^-T and its eigenvalues μ,
+        # tr(S_q^-1 S_p) - n - log det(S_q^-1 S_p) = Σ μ - log1p(μ); S_p - S_q is exact in the inputs
+        change = np.asarray(p.given["covariance_matrix"], float) - np.asarray(q.given["covariance_matrix"], float)
+        half = solve_triangular(q.scale_tril, change, lower=True, check_finite=False)
+        b = solve_triangular(q.scale_tril, half.T, lower=True, check_finite=False)
+        mu = np.linalg.eigvalsh(0.5 * (b + b.T))
+        if np.all(np.abs(mu) < 0.5):
+            return 0.5 * (-np.sum(log1p_minus(mu)) + np.sum(whitened**2))
+    difference = solve_triangular(q.scale_tril, p.scale_tril - q.scale_tril, lower=True, check_finite=False)
+    log_m = _log_ratio(np.diag(p.scale_tril), np.diag(q.scale_tril))
+    off_diagonal = np.sum(np.tril(difference, -1) ** 2)
     return 0.5 * (off_diagonal + np.sum(_exp_minus_one_minus(2 * log_m)) + np.sum(whitened**2))
 
 
@@ -337,24 +433,30 @@ def _kl_binomial_binomial(p, q):
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p, q):
     # sum_k p_k log(p_k / q_k); a shorter probability vector is padded with zeros
-    # (each member of a batch on its own)
+    # computed by the histogram engine (klcli.discrete): non-negative terms, series for close bins;
+    # each member of a batch on its own (the batch flattened to rows)
+    from klcli.discrete import divergences
+
     size = max(p.probs.shape[-1], q.probs.shape[-1])
-    log_p = _pad_categories(p.log_probs, size)
-    log_q = _pad_categories(q.log_probs, size)
-    probs = np.exp(log_p)
-    return np.sum(np.where(probs > 0, probs * (log_p - log_q), 0.0), axis=-1)
 
+    def padded(values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        return np.pad(values, [(0, 0)] * (values.ndim - 1) + [(0, size - values.shape[-1])], constant_values=fill)
 
-def _pad_categories(log_probs: np.ndarray, size: int) -> np.ndarray:
-    padding = [(0, 0)] * (log_probs.ndim - 1) + [(0, size - log_probs.shape[-1])]
-    return np.pad(log_probs, padding, constant_values=-INF)
+    probs = np.broadcast_arrays(padded(p.probs), padded(q.probs))
+    batch = probs[0].shape[:-1]
+    rows = [a.reshape(-1, size) if batch else a for a in probs]
+    logs = {}
+    if "logits" in p.given or "logits" in q.given:
+        log_p, log_q = (a.reshape(-1, size) if batch else a for a in np.broadcast_arrays(padded(p.log_probs, -INF), padded(q.log_probs, -INF)))
+        logs = {"log_p": log_p, "log_q": log_q}
+    return np.reshape(divergences(*rows, entropies=False, **logs)["kl_pq"], batch)
 
 
 @register_kl(Geometric, Geometric)
 def _kl_geometric_geometric(p, q):
-    # log(p_p / p_q) + E_P[k] log((1 - p_p) / (1 - p_q)), E_P[k] = (1 - p_p) / p_p
-    mean = np.exp(p.log_failure - p.log_success)
-    return p.log_success - q.log_success + np.where(mean > 0, mean * (p.log_failure - q.log_failure), 0.0)
+    # log(p_p / p_q) + E_P[k] log((1 - p_p) / (1 - p_q)), E_P[k] = (1 - p_p) / p_p:
+    # by Wald's identity, E[trials] = 1/p_p times the Bernoulli KL of one trial (non-negative terms)
+    return _bernoulli_terms(p, q) / p.probs
 
 
 @register_kl(NegativeBinomial, NegativeBinomial)
@@ -363,16 +465,16 @@ def _kl_negativebinomial_negativebinomial(p, q):
     # the log-gamma terms cancel only for equal r
     if np.any(p.total_count != q.total_count):
         raise NoClosedForm("negativebinomial‖negativebinomial with different total_count")
-    mean = p.total_count * np.exp(p.log_success - p.log_failure)
-    return p.total_count * (p.log_failure - q.log_failure) + np.where(mean > 0, mean * (p.log_success - q.log_success), 0.0)
+    # = E[trials] KL(Bernoulli) with E[trials] = r / (1 - p_p) (Wald's identity): non-negative terms
+    return p.total_count * np.exp(-p.log_failure) * _bernoulli_terms(p, q)
 
 
 @register_kl(Poisson, Poisson)
 def _kl_poisson_poisson(p, q):
     # rate_p log(rate_p / rate_q) - rate_p + rate_q = rate_p g(-log(rate_p / rate_q)), g(u) = e^u - 1 - u
-    with np.errstate(divide="ignore"):
-        log_ratio = np.log(p.rate) - np.log(q.rate)
-    value = p.rate * _exp_minus_one_minus(-log_ratio)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = _log_ratio(p.rate, q.rate)
+        value = p.rate * _exp_minus_one_minus(-log_ratio)
     return np.where(p.rate == 0, q.rate, np.where(q.rate == 0, INF, value))
 
 
@@ -599,7 +701,8 @@ def _kl_uniform_gumbel(p, q):
     common = q.scale / (p.high - p.low)
     high = (p.high - q.loc) / q.scale
     low = (p.low - q.loc) / q.scale
-    return np.log(common) + 0.5 * (high + low) - common * (np.exp(-high) - np.exp(-low))
+    # exp(-high) - exp(-low) = exp(-low) expm1(-1/common): no difference of nearly equal exponentials
+    return np.log(common) + 0.5 * (high + low) - common * np.exp(-low) * np.expm1(-1 / common)
 
 
 @register_kl(Uniform, Normal)

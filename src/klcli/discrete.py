@@ -386,10 +386,11 @@ def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dic
             a = np.log(pe) - np.log(qe)
         else:
             a = logs[0].ravel().take(extreme) - logs[1].ravel().take(extreme)
-        b = _LOG2 - np.logaddexp(0.0, -a)
         named["kl_pq"].put(extreme, pe * a - (pe - qe))
         named["kl_qp"].put(extreme, (pe - qe) - qe * a)
-        named["js"].put(extreme, (pe + qe) * b - qe * a)
+        # p·log(2p/s) + q·log(2q/s), each logarithm from logaddexp: the form s·b − q·a
+        # cancels to 0 once |a| > 1e16 (masked logits, -3.4e38), where 2·JS is ln 2 · max(p, q)
+        named["js"].put(extreme, pe * (_LOG2 - np.logaddexp(0.0, -a)) + qe * (_LOG2 - np.logaddexp(0.0, a)))
         if "entropy_q" in named and logs is None:  # log q was taken as log p − log(p/q)
             named["entropy_q"].put(extreme, qe * np.log(qe))
     if not zero.size:

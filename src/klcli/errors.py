@@ -34,3 +34,7 @@ class UsageError(KlcliError):
 
 class EngineUnavailable(KlcliError):
     """A forced engine (``--engine``) or device cannot serve the request."""
+
+
+class NumericalError(KlcliError):
+    """A computation produced a value it must not (NaN): reported instead of printed."""

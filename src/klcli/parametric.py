@@ -5,8 +5,14 @@ serve it: a registered closed form (:mod:`klcli.closed_form`), then 1-D
 quadrature or summation (:mod:`klcli.engines.quadrature`), then Monte Carlo
 (:mod:`klcli.engines.montecarlo`). ``closed``, ``quad`` and ``mc`` force one
 engine; one that cannot serve raises :class:`~klcli.errors.EngineUnavailable`
-naming what would work. KL(P‖Q) is known to be infinite, whatever the engine
-asked for, when P's support is not contained in Q's (continuous families).
+naming what would work, except that ``closed`` computes the directions that
+have a closed form and names those that do not.
+
+Whatever the engine, :func:`klcli.tails.kl_verdict` is asked first: KL(P‖Q) is
+infinite when P has mass outside Q's support or when P's tail outweighs what Q's
+log density can integrate (``cauchy‖laplace``, ``studentt(2)‖normal``). A Monte
+Carlo KL carries the Pareto k̂ of its terms (``pareto_k``); above 0.7 the value is
+listed in ``unreliable`` and a note says why.
 
 Examples
 --------
@@ -23,13 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from klcli import closed_form
-from klcli.engines import montecarlo, quadrature
+from klcli import closed_form, tails
+from klcli.engines import montecarlo, psis, quadrature
 from klcli.errors import EngineUnavailable, InputError, UsageError
 from klcli.families import Distribution, Univariate
 from klcli.result import Comparison
 
 ENGINES = ("auto", "closed", "quad", "mc")
+KEYS_ORDER = ("kl_pq", "kl_qp", "js")
 
 
 def compare_distributions(
@@ -86,6 +93,10 @@ def compare_distributions(
     router = _Router(p, q, engine, samples, seed, device)
     router.kl("kl_pq", p, q)
     router.kl("kl_qp", q, p)
+    if engine == "closed" and not router.values:
+        raise EngineUnavailable(
+            f"--engine closed: no closed form for {p.name}‖{q.name} in either direction; use --engine quad, mc or auto"
+        )
     router.js()
     router.monte_carlo()
     router.entropies()
@@ -97,8 +108,7 @@ def _check_options(engine: str, samples: Any, seed: Any) -> None:
         raise EngineUnavailable("--engine exact is for histograms; for distributions use auto, closed, quad or mc")
     if engine not in ENGINES:
         raise UsageError(f"`--engine` must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
-        raise UsageError(f"`--samples` must be an integer of at least 2, not {samples!r}")
+    montecarlo.check_samples(samples)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise UsageError(f"`--seed` must be a non-negative integer, not {seed!r}")
 
@@ -177,11 +187,6 @@ def _describe_shape(distribution: Distribution) -> str:
     return "1 dimension" if distribution.dim == 1 else f"{distribution.dim} dimensions"
 
 
-def _outside_support(p: Distribution, q: Distribution) -> bool:
-    """Whether P surely puts mass outside Q's support (continuous families, interval hulls)."""
-    return not p.is_discrete and not q.support.contains(p.support)
-
-
 class _Router:
     """Fills values, methods, errors and notes one value at a time."""
 
@@ -194,6 +199,7 @@ class _Router:
         self.info: dict[str, Any] = {}
         self.notes: list[str] = []
         self.pending: list[str] = []
+        self.verdicts: dict[str, tails.Verdict | None] = {}
 
     def _set(self, key: str, value: float, method: str) -> None:
         self.values[key] = value
@@ -201,9 +207,11 @@ class _Router:
 
     def kl(self, key: str, a: Distribution, b: Distribution) -> None:
         pair = f"{a.name}‖{b.name}"
-        if self.engine in ("auto", "closed") and _outside_support(a, b):
+        verdict = tails.kl_verdict(a, b)
+        self.verdicts[key] = verdict
+        if verdict is not None and verdict.infinite:
             self._set(key, math.inf, "closed_form")
-            self.notes.append(f"{key}: {a.spec()} has mass outside the support of {b.spec()}, so KL is infinite")
+            self.notes.append(f"{key} is infinite: {verdict.reason}")
             return
         if self.engine in ("auto", "closed"):
             try:
@@ -211,7 +219,8 @@ class _Router:
                 return
             except closed_form.NoClosedForm as reason:
                 if self.engine == "closed":
-                    raise EngineUnavailable(f"--engine closed: {reason}; use --engine quad, mc or auto") from None
+                    self.notes.append(f"{key} is left out: {reason}; use --engine quad, mc or auto for it")
+                    return
                 fallback = str(reason)
         if self.engine in ("auto", "quad"):
             try:
@@ -267,3 +276,31 @@ class _Router:
             self._set(key, result.values[key], "monte_carlo")
             self.stderr[key] = result.stderr[key]
         self.info.update(samples=result.samples, seed=result.seed, backend=result.backend)
+        if result.pareto_k:
+            self.info["pareto_k"] = dict(result.pareto_k)
+        unreliable = [key for key, k in result.pareto_k.items() if k >= psis.UNRELIABLE]
+        for key in unreliable:
+            k = result.pareto_k[key]
+            if k >= psis.INFINITE_MEAN and self.verdicts.get(key) is None:
+                why = "the divergence is probably infinite"
+            else:
+                why = "its standard error cannot be trusted"
+            self.notes.append(
+                f"{key}: the Monte Carlo terms are heavy tailed (Pareto k̂ = {k:.2f} ≥ {psis.UNRELIABLE}): {why}"
+            )
+        for key, k in result.pareto_k.items():
+            if psis.INFINITE_VARIANCE <= k < psis.UNRELIABLE:
+                self.notes.append(
+                    f"{key}: the Monte Carlo terms probably have an infinite variance (Pareto k̂ = {k:.2f} ≥ "
+                    f"{psis.INFINITE_VARIANCE}): the value converges slowly and its standard error is optimistic"
+                )
+        if result.dropped:
+            self.info["dropped_draws"] = dict(result.dropped)
+            for key, count in result.dropped.items():
+                unreliable.append(key)
+                self.notes.append(
+                    f"{key}: {count:,} of {result.samples:,} draws per side have a log density that is not finite "
+                    "(they underflow at the edge of the support) and are left out: the estimate is biased and cannot be trusted"
+                )
+        if unreliable:
+            self.info["unreliable"] = sorted(set(unreliable), key=KEYS_ORDER.index)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from klcli.errors import UsageError
+from klcli.errors import NumericalError, UsageError
 
 #: Every value a comparison can report, in display order.
 VALUE_KEYS = (
@@ -37,6 +37,9 @@ VALUE_KEYS = (
     "cross_entropy_pq",
     "cross_entropy_qp",
 )
+
+#: Divergences that are never negative (rounding may push an estimate below 0).
+NON_NEGATIVE_KEYS = ("kl_pq", "kl_qp", "symmetric_kl", "js", "js_distance")
 
 #: Method names used in ``Comparison.method`` (SPEC.md); sample estimators add their own.
 METHODS = ("exact", "closed_form", "quadrature", "monte_carlo")
@@ -60,9 +63,10 @@ def parse_base(base: str | float | None) -> tuple[str, float]:
     try:
         value = float(text)
     except ValueError:
-        raise UsageError(f"`--base` must be e, 2, 10 or a positive number other than 1, not {base!r}") from None
-    if not math.isfinite(value) or value <= 0 or value == 1:
-        raise UsageError(f"`--base` must be a positive number other than 1, not {base!r}")
+        raise UsageError(f"`--base` must be e, 2, 10 or a number greater than 1, not {base!r}") from None
+    if not (math.isfinite(value) and value > 1):
+        # a base in (0, 1) would turn every divergence negative and --fail-above would never fire
+        raise UsageError(f"`--base` must be a number greater than 1 (e, 2, 10, ...), not {base!r}")
     label = text if text in ("2", "10") else repr(value)
     return label, math.log(value)
 
@@ -99,14 +103,25 @@ class Comparison:
         **kwargs: Any,
     ) -> "Comparison":
         """Build a comparison, deriving ``symmetric_kl``, ``js_distance`` and
-        cross-entropies from the values given when they are missing."""
-        values = dict(values)
+        cross-entropies from the values given when they are missing.
+
+        This is the one place that enforces the bounds of every engine's output:
+        KL is clipped to ``[0, inf]``, JS to ``[0, ln 2]``, and a NaN anywhere raises
+        :class:`~klcli.errors.NumericalError` naming the value and its method.
+        """
+        info = kwargs.get("info") or {}
+        # a --reduction sum adds up one JS per row: its bound is rows · ln 2
+        summed_rows = int(info.get("rows", 1)) if info.get("reduction") == "sum" else 1
+        values = _bounded(dict(values), method, summed_rows)
         stderr = dict(stderr or {})
         interval = dict(kwargs.pop("interval", None) or {})
         if "kl_pq" in interval and "kl_qp" in interval and "symmetric_kl" not in interval:
             interval["symmetric_kl"] = tuple(a + b for a, b in zip(interval["kl_pq"], interval["kl_qp"]))
         if "js" in interval and "js_distance" not in interval:
             interval["js_distance"] = tuple(_sqrt(v) for v in interval["js"])
+        for key, error in stderr.items():
+            if np.any(np.isnan(error)):
+                raise NumericalError(f"the standard error of {key} came out as NaN (an internal error of the estimate)")
         if "symmetric_kl" not in values and "kl_pq" in values and "kl_qp" in values:
             values["symmetric_kl"] = values["kl_pq"] + values["kl_qp"]
             if "kl_pq" in stderr and "kl_qp" in stderr:
@@ -118,7 +133,10 @@ class Comparison:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
         for h, kl, ce in (("entropy_p", "kl_pq", "cross_entropy_pq"), ("entropy_q", "kl_qp", "cross_entropy_qp")):
             if ce not in values and h in values and kl in values:
-                values[ce] = values[h] + values[kl]
+                with np.errstate(invalid="ignore"):
+                    cross = values[h] + values[kl]
+                if not np.any(np.isnan(cross)):  # -inf + inf: an entropy beyond float range; left out
+                    values[ce] = cross
         if isinstance(method, str):
             method = {key: method for key in values}
         else:
@@ -131,6 +149,7 @@ class Comparison:
             ):
                 if derived in values and derived not in method:
                     method[derived] = _combine_methods([method.get(s, "exact") for s in sources])
+        _check_not_nan(values, method)
         ordered = {k: values[k] for k in VALUE_KEYS if k in values}
         ordered.update({k: v for k, v in values.items() if k not in ordered})
         return cls(values=ordered, method=method, stderr=stderr, interval=interval, **kwargs)
@@ -175,6 +194,27 @@ class Bins:
     def name(self, i: int) -> str:
         """Bin ``i``'s label, or its 0-based index as text."""
         return self.labels[i] if self.labels is not None else str(i)
+
+
+def _bounded(values: dict[str, Value], method: str | Mapping[str, str], summed_rows: int = 1) -> dict[str, Value]:
+    """``values`` with KL in ``[0, inf]`` and JS in ``[0, ln 2]`` (``[0, n ln 2]`` for a sum of n rows); NaN is an error."""
+    _check_not_nan(values, method)
+    for key, value in values.items():
+        if key in NON_NEGATIVE_KEYS:
+            js_bound = summed_rows * LOG_2
+            high = js_bound if key == "js" else (math.sqrt(js_bound) if key == "js_distance" else math.inf)
+            values[key] = min(max(float(value), 0.0), high) if np.ndim(value) == 0 else np.clip(value, 0.0, high)
+    return values
+
+
+def _check_not_nan(values: dict[str, Value], method: str | dict[str, str]) -> None:
+    for key, value in values.items():
+        if np.any(np.isnan(value)):
+            how = method if isinstance(method, str) else method.get(key, "derived")
+            raise NumericalError(f"{key} came out as NaN ({how}): an internal error, please report it with the inputs")
+
+
+LOG_2 = math.log(2.0)
 
 
 def _sqrt(value: Value) -> Value:

@@ -35,7 +35,7 @@ LABEL_HEADERS = {"label", "labels", "category", "categories", "bin", "bins", "ke
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _INLINE = re.compile(r"^\s*\[?\s*[-+0-9.eE\s,;\[\]]+\]?\s*$|^\s*[-+]?inf")
-_SPEC = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*\(")
+_SPEC = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_-]*\s*\(")  # half-normal(2) is a spec too
 
 
 @dataclass

@@ -89,6 +89,8 @@ def compare(
     p, q = unshield(p), unshield(q)
     with output_to(output), _SampleProgress() as progress:
         comparison = compare_sources(p, q, options, progress=progress)
+        if fail_above is not None and metric not in comparison.values:
+            raise UsageError(f"--fail-above: {metric} was not computed with --engine {options.engine} (see the notes); use --engine auto")
         print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q), plot=plot)
     if fail_above is not None and exceeds(comparison.values[metric], fail_above):
         print(f"klcli: {threshold_line(metric, comparison.values[metric], fail_above)}", file=sys.stderr)

@@ -62,7 +62,7 @@ class InputFormat(str, Enum):
     parquet = "parquet"
 
 
-Base = Annotated[str, typer.Option("--base", "-b", help="Unit of every result: e (nats), 2 (bits), 10 or any number > 0, != 1.")]
+Base = Annotated[str, typer.Option("--base", "-b", help="Unit of every result: e (nats), 2 (bits), 10 or any number > 1.")]
 Smooth = Annotated[Optional[float], typer.Option("--smooth", help="Additive smoothing after normalisation: p <- (p + EPS) / (1 + K*EPS).", metavar="EPS")]
 From = Annotated[FromMode, typer.Option("--from", help="How the numbers are read.")]
 Temperature = Annotated[float, typer.Option("--temperature", "-T", help="For logits/logprobs: divide by T before the softmax.")]

@@ -25,6 +25,7 @@ class NumpyOps:
     log1p = staticmethod(np.log1p)
     exp = staticmethod(np.exp)
     expm1 = staticmethod(np.expm1)
+    tanh = staticmethod(np.tanh)
     abs = staticmethod(np.abs)
     isfinite = staticmethod(np.isfinite)
     cos = staticmethod(np.cos)
@@ -75,6 +76,7 @@ class TorchOps:
         self.log1p = torch.log1p
         self.exp = torch.exp
         self.expm1 = torch.expm1
+        self.tanh = torch.tanh
         self.abs = torch.abs
         self.isfinite = torch.isfinite
         self.cos = torch.cos

@@ -17,6 +17,37 @@ categorical, the vector of an mvn or dirichlet, the independent dimensions of a
 product). ``normal(loc=[[0, 1], [2, 3]])`` is a batch of two products of two
 normals; :meth:`Distribution.element` takes one member out of a batch and
 :meth:`Distribution.expand` broadcasts a distribution to a larger batch.
+
+Tails
+-----
+Every scalar continuous family declares how its log density falls at each end
+of its support, in :meth:`Univariate.tails` (a pair ``(left, right)`` of
+:class:`Tail`). :mod:`klcli.tails` reads these declarations to decide, before
+any engine runs, whether KL(P‖Q) is infinite because P's tail outweighs what
+Q's log density can integrate. A new family adds one method, e.g. for a
+density ``~ x^-(alpha+1)`` on ``[scale, inf)``::
+
+    def tails(self):
+        return Tail.bounded(), Tail.polynomial(float(self.alpha))
+
+The kinds, from the lightest to the heaviest tail (``-log p(x)`` as ``|x| -> inf``):
+
+=====================  ==================================  =========================
+kind                   ``-log p(x)`` grows like            examples
+=====================  ==================================  =========================
+``bounded``            (the support ends at a finite x)    beta, uniform, pareto's left
+``doubly_exponential`` ``exp(rate·|x|)``                   gumbel's left tail
+``stretched``          ``rate·|x|^index`` (index 2:        normal (index 2), laplace,
+                       Gaussian; 1: exponential)           gamma (index 1), weibull
+``log_quadratic``      ``rate·log(|x|)^2``                 lognormal's right tail
+``polynomial``         ``(index + 1)·log|x|``              cauchy (index 1), studentt
+                                                           (index df), pareto (alpha)
+=====================  ==================================  =========================
+
+Only the leading behaviour counts: polynomial factors in front of an
+exponential tail (gamma's ``x^(a-1)``) never change the verdict. A family
+without a declaration (multivariate ones) leaves the question to the Monte
+Carlo tail diagnostic.
 """
 
 from __future__ import annotations
@@ -71,6 +102,80 @@ class Support:
     def contains(self, other: "Support") -> bool:
         """Whether ``other`` lies inside this support (interval hulls)."""
         return bool(np.all(np.asarray(self.low) <= other.low) and np.all(np.asarray(other.high) <= self.high))
+
+
+@dataclass(frozen=True)
+class Tail:
+    """How ``log p(x)`` falls at one end of the support (see the module docstring).
+
+    ``index`` is the polynomial tail index (density ``~ |x|^-(index+1)``) or the
+    power of a stretched exponential; ``rate`` the coefficient of the leading term.
+
+    >>> Tail.exponential(2.0)
+    Tail(kind='stretched', index=1.0, rate=2.0)
+    >>> Tail.polynomial(1.0).heavier_than(Tail.gaussian(0.5))
+    True
+    """
+
+    kind: str
+    index: float = 0.0
+    rate: float = 0.0
+
+    #: rank of each kind, from the lightest tail to the heaviest
+    ORDER: ClassVar[tuple[str, ...]] = ("bounded", "doubly_exponential", "stretched", "log_quadratic", "polynomial")
+
+    @classmethod
+    def bounded(cls) -> "Tail":
+        return cls("bounded")
+
+    @classmethod
+    def polynomial(cls, index: float) -> "Tail":
+        return cls("polynomial", float(index))
+
+    @classmethod
+    def log_quadratic(cls, rate: float) -> "Tail":
+        return cls("log_quadratic", 2.0, float(rate))
+
+    @classmethod
+    def stretched(cls, index: float, rate: float) -> "Tail":
+        return cls("stretched", float(index), float(rate))
+
+    @classmethod
+    def exponential(cls, rate: float) -> "Tail":
+        return cls.stretched(1.0, rate)
+
+    @classmethod
+    def gaussian(cls, rate: float) -> "Tail":
+        return cls.stretched(2.0, rate)
+
+    @classmethod
+    def doubly_exponential(cls, rate: float) -> "Tail":
+        return cls("doubly_exponential", 1.0, float(rate))
+
+    def weight(self) -> tuple:
+        """A key that orders tails from the lightest to the heaviest."""
+        rank = self.ORDER.index(self.kind)
+        if self.kind == "polynomial":
+            return (rank, -self.index, 0.0)
+        if self.kind == "log_quadratic":
+            return (rank, 0.0, -self.rate)
+        return (rank, -self.index, -self.rate)
+
+    def heavier_than(self, other: "Tail") -> bool:
+        return self.weight() > other.weight()
+
+    def describe(self) -> str:
+        """The tail in words, e.g. ``polynomial with index 1``."""
+        if self.kind == "polynomial":
+            return f"polynomial with index {self.index:g}"
+        if self.kind == "stretched":
+            name = {1.0: "exponential", 2.0: "Gaussian"}.get(self.index, f"stretched exponential of power {self.index:g}")
+            return f"{name} with rate {self.rate:g}"
+        if self.kind == "doubly_exponential":
+            return f"doubly exponential with rate {self.rate:g}"
+        if self.kind == "log_quadratic":
+            return "log-normal"
+        return "bounded"
 
 
 def format_number(value: float) -> str:
@@ -356,6 +461,13 @@ class Univariate(Distribution):
 
     def _landmarks(self) -> np.ndarray:
         raise NotImplementedError
+
+    def tails(self) -> tuple[Tail, Tail] | None:
+        """``(left, right)``: how the log density of a scalar distribution falls at each end.
+
+        ``None`` (the default) means undeclared: :mod:`klcli.tails` then cannot decide.
+        """
+        return None
 
     def _interval(self) -> tuple[Any, Any]:
         """Lowest and highest values of the support (elementwise)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from klcli.families.base import INF, POSITIVE, REAL, UNIT_INTERVAL, Univariate
+from klcli.families.base import INF, POSITIVE, REAL, UNIT_INTERVAL, Tail, Univariate
 
 NEG_INF = -INF
 EULER_GAMMA = float(np.euler_gamma)
@@ -88,6 +88,9 @@ class ContinuousBernoulli(Univariate):
     constraints = {"probs": UNIT_INTERVAL, "logits": REAL}
     support_text = "[0, 1]"
 
+    def tails(self):
+        return Tail.bounded(), Tail.bounded()  # support [0, 1]
+
     def _derive(self):
         if "logits" in self.given:
             self.lam = self.logits
@@ -135,6 +138,9 @@ class Kumaraswamy(Univariate):
     arguments = ("concentration1", "concentration0")
     constraints = {"concentration1": POSITIVE, "concentration0": POSITIVE}
     support_text = "[0, 1]"
+
+    def tails(self):
+        return Tail.bounded(), Tail.bounded()  # support [0, 1]
 
     def _log_prob_arrays(self):
         a, b = self.concentration1, self.concentration0

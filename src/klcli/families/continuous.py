@@ -14,10 +14,21 @@ from scipy import special
 
 from klcli.errors import InputError
 from klcli.families._ops import LOG_2, LOG_2PI
-from klcli.families.base import INF, POSITIVE, REAL, Univariate, spread_points
+from klcli.families.base import INF, POSITIVE, REAL, Tail, Univariate, spread_points
+from klcli.stable import lgamma_remainder
 
 EULER_GAMMA = float(np.euler_gamma)
 NEG_INF = -INF
+
+
+def _gaussian_rate(scale) -> float:
+    """``1 / (2 scale^2)``, the rate of a Gaussian tail (inf or 0 when out of range)."""
+    return _power(scale, -2.0) * 0.5
+
+
+def _power(base, exponent: float) -> float:
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        return float(np.power(np.float64(base), exponent))
 
 
 class _LocScale(Univariate):
@@ -49,6 +60,9 @@ class Normal(_LocScale):
     def _log_density(self, x, ops, a):
         return -0.5 * ops.square((x - a["loc"]) / a["scale"]) - a["log_scale"] - 0.5 * LOG_2PI
 
+    def tails(self):
+        return Tail.gaussian(_gaussian_rate(self.scale)), Tail.gaussian(_gaussian_rate(self.scale))
+
     def _draw(self, rng, size):
         return rng.normal(self.loc, self.scale, size)
 
@@ -65,6 +79,9 @@ class LogNormal(_LocScale):
         log_x = ops.log(x)
         inside = -0.5 * ops.square((log_x - a["loc"]) / a["scale"]) - a["log_scale"] - 0.5 * LOG_2PI - log_x
         return ops.where(x > 0, inside, NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.log_quadratic(_gaussian_rate(self.scale))
 
     def _draw(self, rng, size):
         return rng.lognormal(self.loc, self.scale, size)
@@ -107,11 +124,14 @@ class HalfNormal(_HalfScale):
         inside = LOG_2 - 0.5 * ops.square(x / a["scale"]) - a["log_scale"] - 0.5 * LOG_2PI
         return ops.where(x >= 0, inside, NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.gaussian(_gaussian_rate(self.scale))
+
     def _draw(self, rng, size):
         return np.abs(rng.normal(0.0, self.scale, size))
 
     def _entropy(self):
-        return 0.5 * np.log(0.5 * math.pi * self.scale**2) + 0.5
+        return 0.5 * math.log(0.5 * math.pi) + np.log(self.scale) + 0.5
 
 
 class HalfCauchy(_HalfScale):
@@ -122,6 +142,9 @@ class HalfCauchy(_HalfScale):
     def _log_density(self, x, ops, a):
         inside = LOG_2 - math.log(math.pi) - a["log_scale"] - ops.log1p(ops.square(x / a["scale"]))
         return ops.where(x >= 0, inside, NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.polynomial(1.0)
 
     def _draw(self, rng, size):
         return np.abs(self.scale * rng.standard_cauchy(size))
@@ -138,6 +161,9 @@ class Laplace(_LocScale):
     def _log_density(self, x, ops, a):
         return -ops.abs(x - a["loc"]) / a["scale"] - a["log_scale"] - LOG_2
 
+    def tails(self):
+        return Tail.exponential(1 / float(self.scale)), Tail.exponential(1 / float(self.scale))
+
     def _draw(self, rng, size):
         return rng.laplace(self.loc, self.scale, size)
 
@@ -152,6 +178,9 @@ class Cauchy(_LocScale):
 
     def _log_density(self, x, ops, a):
         return -math.log(math.pi) - a["log_scale"] - ops.log1p(ops.square((x - a["loc"]) / a["scale"]))
+
+    def tails(self):
+        return Tail.polynomial(1.0), Tail.polynomial(1.0)
 
     def _draw(self, rng, size):
         return self.loc + self.scale * rng.standard_cauchy(size)
@@ -171,6 +200,9 @@ class Logistic(_LocScale):
         abs_z = ops.abs(z)
         return -abs_z - 2 * ops.log1p(ops.exp(-abs_z)) - a["log_scale"]
 
+    def tails(self):
+        return Tail.exponential(1 / float(self.scale)), Tail.exponential(1 / float(self.scale))
+
     def _draw(self, rng, size):
         return rng.logistic(self.loc, self.scale, size)
 
@@ -186,6 +218,10 @@ class Gumbel(_LocScale):
     def _log_density(self, x, ops, a):
         z = (x - a["loc"]) / a["scale"]
         return -(z + ops.exp(-z)) - a["log_scale"]
+
+    def tails(self):
+        # left: log p = -z - exp(-z) falls doubly exponentially as z -> -inf
+        return Tail.doubly_exponential(1 / float(self.scale)), Tail.exponential(1 / float(self.scale))
 
     def _draw(self, rng, size):
         return rng.gumbel(self.loc, self.scale, size)
@@ -206,9 +242,11 @@ class StudentT(Univariate):
     defaults = {"loc": 0.0, "scale": 1.0}
 
     def _derive(self):
-        df = self.df
+        # lgamma(x + ½) - lgamma(x) = R(x, ½) + ψ(x)/2 with x = df/2 (R: klcli.stable.lgamma_remainder),
+        # so that a huge df (1e300, a normal) keeps its normalising constant
+        half = 0.5 * self.df
         self._log_norm = (
-            special.gammaln(0.5 * (df + 1)) - special.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi) - np.log(self.scale)
+            lgamma_remainder(half, 0.5) + 0.5 * (special.digamma(half) - np.log(half)) - 0.5 * math.log(2 * math.pi) - np.log(self.scale)
         )
 
     def _log_prob_arrays(self):
@@ -217,6 +255,9 @@ class StudentT(Univariate):
     def _log_density(self, x, ops, a):
         z = (x - a["loc"]) / a["scale"]
         return a["log_norm"] - 0.5 * (a["df"] + 1) * ops.log1p(ops.square(z) / a["df"])
+
+    def tails(self):
+        return Tail.polynomial(float(self.df)), Tail.polynomial(float(self.df))
 
     def _draw(self, rng, size):
         return self.loc + self.scale * rng.standard_t(self.df, size)
@@ -231,10 +272,15 @@ class StudentT(Univariate):
 
     def _entropy(self):
         half = 0.5 * self.df
+        # ψ(h + ½) - ψ(h) by its Taylor series for large h (the difference cancels), and
+        # betaln(h, ½) = lgamma(½) - R(h, ½) - ψ(h)/2: a huge df gives the normal's entropy
+        series = sum(special.polygamma(k, np.maximum(half, 1000.0)) * 0.5**k / math.factorial(k) for k in range(1, 12))
+        digamma_step = np.where(half < 1000, special.digamma(half + 0.5) - special.digamma(half), series)
         return (
-            (half + 0.5) * (special.digamma(half + 0.5) - special.digamma(half))
-            + 0.5 * np.log(self.df)
-            + special.betaln(half, 0.5)
+            (half + 0.5) * digamma_step
+            + 0.5 * (np.log(half) - special.digamma(half))
+            + 0.5 * math.log(2 * math.pi)
+            - lgamma_remainder(half, 0.5)
             + np.log(self.scale)
         )
 
@@ -252,6 +298,9 @@ class Exponential(Univariate):
 
     def _log_density(self, x, ops, a):
         return ops.where(x >= 0, a["log_rate"] - a["rate"] * x, NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.exponential(float(self.rate))
 
     def _draw(self, rng, size):
         return rng.exponential(1.0 / self.rate, size)
@@ -284,6 +333,9 @@ class Gamma(Univariate):
     def _log_density(self, x, ops, a):
         inside = a["log_norm"] + ops.xlogy(a["concentration"] - 1, x) - a["rate"] * x
         return ops.where(x > 0, inside, NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.exponential(float(self.rate))
 
     def _draw(self, rng, size):
         return rng.gamma(self.concentration, 1.0 / self.rate, size)
@@ -333,6 +385,9 @@ class Beta(Univariate):
         inside = a["log_norm"] + ops.xlogy(a["c1"] - 1, x) + ops.xlog1py(a["c0"] - 1, -x)
         return ops.where((x >= 0) & (x <= 1), inside, NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.bounded()
+
     def _draw(self, rng, size):
         return rng.beta(self.concentration1, self.concentration0, size)
 
@@ -381,6 +436,9 @@ class Uniform(Univariate):
     def _log_density(self, x, ops, a):
         return ops.where((x >= a["low"]) & (x <= a["high"]), -a["log_width"], NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.bounded()
+
     def _draw(self, rng, size):
         return rng.uniform(self.low, self.high, size)
 
@@ -413,6 +471,9 @@ class Pareto(Univariate):
     def _log_density(self, x, ops, a):
         return ops.where(x >= a["scale"], a["log_norm"] - (a["alpha"] + 1) * ops.log(x), NEG_INF)
 
+    def tails(self):
+        return Tail.bounded(), Tail.polynomial(float(self.alpha))
+
     def _draw(self, rng, size):
         return self.scale * (1.0 + rng.pareto(self.alpha, size))
 
@@ -425,7 +486,7 @@ class Pareto(Univariate):
         return self.scale * np.array([1.0, 1.1, 2, 10, 100])
 
     def _entropy(self):
-        return np.log(self.scale / self.alpha) + 1 + 1 / self.alpha
+        return np.log(self.scale) - np.log(self.alpha) + 1 + 1 / self.alpha
 
 
 class Weibull(Univariate):
@@ -447,6 +508,10 @@ class Weibull(Univariate):
         inside = a["log_norm"] + ops.xlogy(a["k"] - 1, z) - ops.exp(a["k"] * ops.log(z))
         return ops.where(x > 0, inside, NEG_INF)
 
+    def tails(self):
+        k = float(self.concentration)
+        return Tail.bounded(), Tail.stretched(k, _power(self.scale, -k))
+
     def _draw(self, rng, size):
         return self.scale * rng.weibull(self.concentration, size)
 
@@ -460,7 +525,7 @@ class Weibull(Univariate):
 
     def _entropy(self):
         k = self.concentration
-        return EULER_GAMMA * (1 - 1 / k) + np.log(self.scale / k) + 1
+        return EULER_GAMMA * (1 - 1 / k) + np.log(self.scale) - np.log(k) + 1
 
 
 class VonMises(Univariate):
@@ -480,6 +545,9 @@ class VonMises(Univariate):
     def _log_density(self, x, ops, a):
         inside = a["k"] * ops.cos(x - a["loc"]) - a["log_norm"]
         return ops.where((x >= -math.pi) & (x <= math.pi), inside, NEG_INF)
+
+    def tails(self):
+        return Tail.bounded(), Tail.bounded()
 
     def _draw(self, rng, size):
         return rng.vonmises(self.loc, self.concentration, size)

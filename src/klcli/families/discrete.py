@@ -109,7 +109,19 @@ class Binomial(_ProbsOrLogits):
         return 0, self.total_count
 
     def tail_bound(self, eps: float) -> float:
-        return float(np.max(self.total_count))
+        # P(X > k) = I_p(k + 1, n - k), the regularised incomplete beta function
+        n = float(np.max(self.total_count))
+        survival = lambda k: special.betainc(k + 1, np.maximum(self.total_count - k, 1e-300), self.probs)  # noqa: E731
+        return _integer_bound(survival, eps, float(np.max(self.total_count * self.probs)), limit=n)
+
+    def low_bound(self, eps: float) -> float:
+        """Largest k with P(X < k) < eps (0 when the mass sits near 0)."""
+        # P(X <= k) = I_{1-p}(n - k, k + 1), the regularised incomplete beta function
+        return _integer_floor(
+            lambda k: special.betainc(np.maximum(self.total_count - k, 1e-300), k + 1, np.exp(self.log_failure)),
+            eps,
+            float(np.min(self.total_count * self.probs)),
+        )
 
 
 class Geometric(_ProbsOrLogits):
@@ -218,20 +230,39 @@ class Poisson(Univariate):
         # P(X > k) = P(k + 1, rate), the regularised lower incomplete gamma function
         return _integer_bound(lambda k: special.gammainc(k + 1, self.rate), eps, float(np.max(self.rate)))
 
+    def low_bound(self, eps: float) -> float:
+        """Largest k with P(X < k) < eps (0 when the mass sits near 0)."""
+        # P(X <= k) = Q(k + 1, rate), the regularised upper incomplete gamma function
+        return _integer_floor(lambda k: special.gammaincc(k + 1, self.rate), eps, float(np.min(self.rate)))
 
-def _integer_bound(survival, eps: float, start: float) -> float:
-    """Smallest integer k (within a factor 2) with ``max(survival(k)) < eps``."""
+
+def _integer_bound(survival, eps: float, start: float, limit: float = math.inf) -> float:
+    """Smallest integer k (within a factor 2) with ``max(survival(k)) < eps``, at most ``limit``."""
     k = max(float(math.ceil(start)), 1.0)
     while np.max(survival(k)) >= eps:
+        if k >= limit:
+            return float(limit)
         k *= 2
     low, high = k / 2, k
     while high - low > 1:
         middle = math.floor((low + high) / 2)
+        if middle in (low, high):  # beyond 2^53 the floats between them are exhausted
+            break
         if np.max(survival(middle)) >= eps:
             low = middle
         else:
             high = middle
     return float(high)
+
+
+def _integer_floor(cdf, eps: float, mean: float) -> float:
+    """An integer k below ``mean`` with ``max(cdf(k - 1)) = P(X < k) < eps`` (the gap to the mean within a factor 2)."""
+    if mean < 2 or np.max(cdf(0.0)) >= eps:
+        return 0.0
+    gap = 1.0
+    while gap < mean and np.max(cdf(mean - gap - 1)) >= eps:
+        gap *= 2
+    return float(max(math.floor(mean - gap), 0))
 
 
 class Categorical(Distribution):

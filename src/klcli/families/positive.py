@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from klcli.families.base import INF, POSITIVE, Univariate, spread_points
+from klcli.families.base import INF, POSITIVE, Tail, Univariate, spread_points
 
 NEG_INF = -INF
 
@@ -21,6 +21,10 @@ class InverseGamma(Univariate):
     arguments = ("concentration", "rate")
     constraints = {"concentration": POSITIVE, "rate": POSITIVE}
     support_text = "(0, inf)"
+
+    def tails(self):
+        # density ~ exp(-rate/x) at 0 (the support's end), ~ x^-(concentration+1) as x -> inf
+        return Tail.bounded(), Tail.polynomial(float(self.concentration))
 
     def _derive(self):
         self._log_norm = self.concentration * np.log(self.rate) - special.gammaln(self.concentration)
