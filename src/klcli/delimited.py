@@ -18,7 +18,7 @@ pyarrow is imported only here, and only for text of at least
 start-up.
 
 >>> header, columns, lines = read_columns(b"token,count\\r\\nthe,3\\r\\nof,2\\r\\n", name="t.csv", delimiter=",")
->>> header, columns[0].tolist(), columns[1].tolist(), list(lines)
+>>> header, list(columns[0]), columns[1].tolist(), list(lines)
 (['token', 'count'], ['the', 'of'], [3.0, 2.0], [2, 3])
 >>> read_columns(b"1\\n# a comment\\n2\\n", name="c.csv", delimiter=",") is None  # for the careful parser
 True
@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -81,15 +82,71 @@ def _is_float(cell: str) -> bool:
         return False
 
 
+class Labels(Sequence):
+    """Labels kept in a pyarrow array: a million of them take no Python objects.
+
+    A read-only sequence of ``str`` (items are made on access); two of them
+    are compared, checked for duplicates and aligned by Arrow's kernels.
+
+    >>> import pyarrow as pa
+    >>> labels = Labels(pa.array(["a", "b", "a"]))
+    >>> len(labels), labels[1], list(labels), labels.duplicates()
+    (3, 'b', ['a', 'b', 'a'], ['a'])
+    """
+
+    dtype = np.dtype(object)  # a column of text, as the careful parser's object arrays
+
+    def __init__(self, arrow):
+        self.arrow = arrow
+
+    def __len__(self) -> int:
+        return len(self.arrow)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.arrow[index].to_pylist()
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.arrow[int(index)].as_py()
+
+    def __iter__(self):
+        return iter(self.arrow.to_pylist())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Labels):
+            return self.arrow.equals(other.arrow)
+        return isinstance(other, (list, tuple)) and list(self) == list(other)
+
+    __hash__ = None
+
+    def __add__(self, other) -> list[str]:
+        return list(self) + list(other)
+
+    def duplicates(self) -> list[str]:
+        """The labels that appear more than once, sorted."""
+        import pyarrow.compute as pc
+
+        counts = pc.value_counts(self.arrow)
+        return sorted(counts.field("values").filter(pc.greater(counts.field("counts"), 1)).to_pylist())
+
+
+def union_labels(first: Labels, second: Labels) -> tuple[Labels, np.ndarray]:
+    """:func:`klcli.sources.union_labels` of two :class:`Labels`, by Arrow's hash table."""
+    import pyarrow as pa
+
+    encoded = pa.chunked_array([first.arrow, second.arrow], type=pa.string()).combine_chunks().dictionary_encode()
+    return Labels(encoded.dictionary), encoded.indices.to_numpy()[len(first) :].astype(np.intp)
+
+
 def read_columns(source: str | bytes, *, name: str, delimiter: str | None):
     """Read delimited text with pyarrow; ``(header, columns, lines)`` or None.
 
     ``source`` is a path or the bytes of the file. ``delimiter`` is ``,``,
     ``\\t``, or None for ``.txt`` (guessed from the first data line as the
-    careful parser guesses it). ``columns`` are float64 arrays, or object
-    arrays of ``str`` for columns of text; ``lines`` the 1-based line of
-    each row (a ``range``: it takes no memory). None means "read it with the
-    careful parser" (see the module docstring).
+    careful parser guesses it). ``columns`` are float64 arrays; ``lines`` the 1-based line of
+    each row (a ``range``: it takes no memory). Columns of text
+    are :class:`Labels`. None means "read it with the careful parser" (see
+    the module docstring).
     """
     layout = _layout(_head(source), delimiter)
     if layout is None:
@@ -186,8 +243,8 @@ def _arrow_table(source, name: str, numeric: list[bool], skip: int, delimiter: s
         return None
 
 
-def _labels(chunked) -> np.ndarray | None:
-    """A text column as the careful parser reads it (an object array of ``str``), or None.
+def _labels(chunked) -> Labels | None:
+    """A text column as the careful parser reads it, or None.
 
     The careful parser strips blanks, then one pair of matching quotes
     (double or single), from each cell, and skips ``#`` lines: a cell with
@@ -202,4 +259,4 @@ def _labels(chunked) -> np.ndarray | None:
     quoted = pc.match_substring_regex(chunked, r"^\"(?s:.*)\"$|^'(?s:.*)'$")
     if pc.any(quoted).as_py():
         chunked = pc.if_else(quoted, pc.utf8_slice_codeunits(chunked, 1, -1), chunked)
-    return chunked.to_numpy(zero_copy_only=False)
+    return Labels(chunked.combine_chunks())
