@@ -157,12 +157,13 @@ def read_columns(source: str | bytes, *, name: str, delimiter: str | None):
         return None
     columns = []
     for i, numeric in enumerate(types):
-        column = table.column(i).to_numpy() if numeric else _labels(table.column(i))
+        column = table.column(i).chunks if numeric else _labels(table.column(i))
         if column is None:
             return None
         columns.append(column)
     n_rows = table.num_rows
-    del table  # the arrays above are copies: let Arrow's buffers go
+    del table  # the numbers are copied block by block, each block let go once copied
+    columns = [_concatenate(column, n_rows) if numeric else column for column, numeric in zip(columns, types)]
     first = skip + 1
     return header, columns, range(first, first + n_rows)
 
@@ -241,6 +242,29 @@ def _arrow_table(source, name: str, numeric: list[bool], skip: int, delimiter: s
         return csv.read_csv(source, read_options=read_options, parse_options=parse_options, convert_options=convert_options)
     except Exception:  # noqa: BLE001 - whatever failed, the careful parser reads the file and says what
         return None
+
+
+def _concatenate(chunks: list, size: int) -> np.ndarray:
+    """The float64 blocks of a column in one array, each released once copied.
+
+    Arrow's memory pool is asked to hand the copied blocks back to the
+    system every 32 MiB, so memory peaks at the array and a few blocks, not
+    twice the array.
+    """
+    import pyarrow as pa
+
+    out = np.empty(size)
+    start = released = 0
+    chunks.reverse()
+    while chunks:
+        block = chunks.pop().to_numpy()
+        out[start : start + block.size] = block
+        start += block.size
+        del block
+        if start - released >= 1 << 22:
+            pa.default_memory_pool().release_unused()
+            released = start
+    return out
 
 
 def _labels(chunked) -> Labels | None:
