@@ -35,7 +35,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from klcli import discrete
-from klcli.compare import CompareOptions, pair_sides, prepare_side
+from klcli.compare import CompareOptions, Side, pair_sides, prepare_side
 from klcli.errors import InputError, KlcliError, UsageError
 from klcli.result import VALUE_KEYS, Comparison, parse_base
 from klcli.sources import EXTENSIONS, Histogram, read_source
@@ -176,6 +176,61 @@ def _read_in_order(files: Sequence[str], options: CompareOptions, jobs: int | No
             yield outcome
 
 
+def _by_blocks(options: CompareOptions, reference: Side) -> bool:
+    """Whether the files can be read in blocks (:mod:`klcli.blockread`): plain weights against a 1-D positional reference."""
+    return (
+        options.from_ == "probs"
+        and not options.smooth
+        and options.column is None
+        and options.key is None
+        and options.input_format in (None, "csv", "tsv", "txt")
+        and reference.values.ndim == 1
+        and reference.labels is None
+    )
+
+
+def _read_blocks(files: Sequence[str], options: CompareOptions, jobs: int | None, reference: Side) -> Iterator[tuple | Histogram | KlcliError]:
+    """Like :func:`_read_in_order`, a block of files per worker; plain files come prepared.
+
+    A plain file of the reference's length yields the tuple
+    :func:`klcli.compare.pair_sides` would give; any other file, the
+    outcome of :func:`read_histogram`, read in the same worker.
+    """
+    from klcli.blockread import FILES_PER_BLOCK, read_block
+
+    jobs = min(jobs or os.cpu_count() or 1, 8)
+    notes_q = reference.notes
+
+    def read(paths: Sequence[str]) -> list:
+        rows, careful = read_block(paths)
+        outcomes: list = [None] * len(paths)
+        for i, row in enumerate(rows):
+            if row is not None and row[0].shape == reference.values.shape:
+                p, total = row
+                notes = [f"P was normalised: its weights summed to {total:.6g}"] if abs(total - 1) > 1e-9 else []
+                outcomes[i] = (p, reference.values, None, None, None, notes + notes_q)
+            else:
+                try:
+                    outcomes[i] = read_histogram(paths[i], options)
+                except KlcliError as error:
+                    outcomes[i] = error
+        return outcomes
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        window: deque = deque()
+        starts = iter(range(0, len(files), FILES_PER_BLOCK))
+        for start in starts:
+            window.append(pool.submit(read, files[start : start + FILES_PER_BLOCK]))
+            if len(window) >= 2 * jobs:
+                break
+        while window:
+            outcomes = window.popleft().result()
+            for start in starts:
+                window.append(pool.submit(read, files[start : start + FILES_PER_BLOCK]))
+                break
+            yield from outcomes
+
+
 def _message(path: str, error: KlcliError) -> str:
     """The error's message, prefixed with the file when it does not name it."""
     text = str(error)
@@ -232,12 +287,17 @@ def compare_batch(
     reference_side = prepare_side(q, options, "Q")  # validated once, before any file
     results: list[FileResult] = [FileResult(path) for path in files]
     blocks = _Blocks(options, results)
-    for index, outcome in enumerate(_read_in_order(files, options, jobs)):
+    if _by_blocks(options, reference_side):
+        outcomes = _read_blocks(files, options, jobs, reference_side)
+    else:
+        outcomes = _read_in_order(files, options, jobs)
+    for index, outcome in enumerate(outcomes):
         path = files[index]
         try:
             if isinstance(outcome, KlcliError):
                 raise outcome
-            blocks.add(index, pair_sides(prepare_side(outcome, options, "P"), reference_side, options))
+            prepared = outcome if isinstance(outcome, tuple) else pair_sides(prepare_side(outcome, options, "P"), reference_side, options)
+            blocks.add(index, prepared)
         except KlcliError as error:
             if not keep_going:
                 raise InputError(_message(path, error)) from None
