@@ -406,6 +406,8 @@ def test_block_reading_gives_what_file_by_file_reading_gives(tmp_path, monkeypat
         "blank.csv": "1\n\n2\n3\n",
         "q_zero.csv": "1\n1\n1\n",
         "huge.csv": "1e308\n1e308\n1\n",
+        "floats.csv": "0.1\n0.7\n0.30000000000000004\n",
+        "near.csv": "1.0000000001\n1\n1e-300\n",
         "missing.csv": None,
     }
     files = []
@@ -419,7 +421,7 @@ def test_block_reading_gives_what_file_by_file_reading_gives(tmp_path, monkeypat
     read_histogram = core.read_histogram
     monkeypatch.setattr(core, "read_histogram", lambda path, options: careful.append(os.path.basename(path)) or read_histogram(path, options))
     by_blocks = core.compare_batch(reference, files, keep_going=True)
-    by_reader = set(texts) - {"plain.csv", "normalised.txt", "q_zero.csv"}
+    by_reader = set(texts) - {"plain.csv", "normalised.txt", "q_zero.csv", "floats.csv", "near.csv", "short.csv"}
     if per_block == 1:  # a block holding a cell that is not a number goes to the reader as a whole
         assert sorted(careful) == sorted(by_reader)
     assert by_reader <= set(careful)

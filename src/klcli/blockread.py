@@ -18,9 +18,9 @@ exactly as ``compare`` would.
 ...     paths.append(os.path.join(folder, name))
 ...     with open(paths[-1], "w") as handle:
 ...         _ = handle.write(text)
->>> rows, careful = read_block(paths)
->>> rows[0][0].tolist(), rows[0][1], rows[1], careful
-([0.25, 0.75], 4.0, None, [1])
+>>> sides = read_block(paths)
+>>> sides[0].values.tolist(), sides[0].notes, sides[1]
+([0.25, 0.75], ['P was normalised: its weights summed to 4'], None)
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from typing import Sequence
 
 import numpy as np
 
+from klcli.compare import Side
+from klcli.renormalise import EXACT_NORMALISATION_MAX
 from klcli.sources import EXTENSIONS
 
 #: Files one worker reads, parses and checks as one block.
@@ -56,12 +58,12 @@ def _read_bytes(path: str) -> bytes | None:
         return None
 
 
-def read_block(paths: Sequence[str]) -> tuple[list[tuple[np.ndarray, float] | None], list[int]]:
-    """Read ``paths`` as one block: normalised weights of the plain files, and the others.
+def read_block(paths: Sequence[str]) -> list[Side | None]:
+    """Read ``paths`` as one block: the prepared side of each plain file, None for the others.
 
-    Returns ``(rows, careful)``: ``rows[i]`` is ``(probabilities, total)``
-    of file i, or None when file i is left to the ordinary reader, whose
-    indices ``careful`` lists.
+    A side is what :func:`klcli.compare.prepare_side` makes of the file as P
+    (probabilities, notes, and the raw weights for exact renormalisation);
+    None leaves the file to the ordinary reader.
     """
     from klcli.sources import _parse_numbers
 
@@ -77,7 +79,7 @@ def read_block(paths: Sequence[str]) -> tuple[list[tuple[np.ndarray, float] | No
             values = _parse_numbers(joined.decode("ascii", "replace"))
         if values is not None and values.size == counts.sum():
             _normalise(values, counts, plain, rows)
-    return rows, [i for i, row in enumerate(rows) if row is None]
+    return rows
 
 
 def _normalise(values: np.ndarray, counts: np.ndarray, plain: list[int], rows: list) -> None:
@@ -88,7 +90,13 @@ def _normalise(values: np.ndarray, counts: np.ndarray, plain: list[int], rows: l
         bad_cells = ~(values >= 0) | np.isinf(values)  # NaN fails the first test
         bad = np.add.reduceat(bad_cells, starts) > 0
     bad |= ~np.isfinite(totals) | (totals == 0)
-    for i, start, count, total, skip in zip(plain, starts.tolist(), counts.tolist(), totals.tolist(), bad.tolist()):
-        if not skip:
-            row = values[start : start + count]
-            rows[i] = (np.divide(row, total, out=row), total)
+    for i, start, count, skip in zip(plain, starts.tolist(), counts.tolist(), bad.tolist()):
+        if skip:
+            continue
+        weights = values[start : start + count]
+        total = weights.sum(keepdims=True)  # summed as prepare_side sums, to the last bit
+        notes = [f"P was normalised: its weights summed to {float(total[0]):.6g}"] if abs(total[0] - 1) > 1e-9 else []
+        if count <= EXACT_NORMALISATION_MAX:  # as prepare_side: the raw weights kept beside the probabilities
+            rows[i] = Side(weights / total, None, None, "P", notes, weights, total)
+        else:
+            rows[i] = Side(np.divide(weights, total, out=weights), None, None, "P", notes)
