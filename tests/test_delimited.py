@@ -119,11 +119,11 @@ def test_column_choice_is_the_same(column, monkeypatch):
     ],
 )
 def test_which_texts_take_the_fast_path(text, delimiter, taken):
-    assert (delimited.read_columns(text.encode("utf-8", "surrogateescape") if "\xff" not in text else text.encode("latin-1"), name="t", delimiter=delimiter) is not None) is taken
+    assert (delimited.read_columns(text.encode("utf-8", "surrogateescape") if "\xff" not in text else text.encode("latin-1"), delimiter=delimiter) is not None) is taken
 
 
 def test_lines_are_numbered_from_the_file(tmp_path):
-    header, columns, lines = delimited.read_columns(b"# made by hand\n\ntoken,count\nthe,3\nof,2\n", name="t", delimiter=",")
+    header, columns, lines = delimited.read_columns(b"# made by hand\n\ntoken,count\nthe,3\nof,2\n", delimiter=",")
     assert header == ["token", "count"] and list(lines) == [4, 5]
 
 

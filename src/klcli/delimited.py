@@ -17,10 +17,10 @@ pyarrow is imported only here, and only for text of at least
 :data:`ARROW_MIN_BYTES`: a one-liner on a small file does not pay its
 start-up.
 
->>> header, columns, lines = read_columns(b"token,count\\r\\nthe,3\\r\\nof,2\\r\\n", name="t.csv", delimiter=",")
+>>> header, columns, lines = read_columns(b"token,count\\r\\nthe,3\\r\\nof,2\\r\\n", delimiter=",")
 >>> header, list(columns[0]), columns[1].tolist(), list(lines)
 (['token', 'count'], ['the', 'of'], [3.0, 2.0], [2, 3])
->>> read_columns(b"1\\n# a comment\\n2\\n", name="c.csv", delimiter=",") is None  # for the careful parser
+>>> read_columns(b"1\\n# a comment\\n2\\n", delimiter=",") is None  # for the careful parser
 True
 """
 
@@ -138,7 +138,7 @@ def union_labels(first: Labels, second: Labels) -> tuple[Labels, np.ndarray]:
     return Labels(encoded.dictionary), encoded.indices.to_numpy()[len(first) :].astype(np.intp)
 
 
-def read_columns(source: str | bytes, *, name: str, delimiter: str | None):
+def read_columns(source: str | bytes, *, delimiter: str | None):
     """Read delimited text with pyarrow; ``(header, columns, lines)`` or None.
 
     ``source`` is a path or the bytes of the file. ``delimiter`` is ``,``,
@@ -152,7 +152,7 @@ def read_columns(source: str | bytes, *, name: str, delimiter: str | None):
     if layout is None:
         return None
     header, types, skip, delimiter = layout
-    table = _arrow_table(source, name, types, skip, delimiter)
+    table = _arrow_table(source, types, skip, delimiter)
     if table is None or table.num_rows == 0:
         return None
     columns = []
@@ -193,7 +193,7 @@ def _layout(head: bytes, delimiter: str | None):
     skip = 0
     while skip < len(lines) and is_comment(lines[skip]):
         skip += 1
-    if skip + 1 >= len(lines) or '"' in "".join(lines[:skip]):  # Arrow's row skipping follows quotes
+    if skip + 1 >= len(lines):
         return None
     first = lines[skip]
     if delimiter is None:
@@ -214,7 +214,7 @@ def _layout(head: bytes, delimiter: str | None):
     return header, [_is_float(c) for c in cells], skip, delimiter
 
 
-def _arrow_table(source, name: str, numeric: list[bool], skip: int, delimiter: str):
+def _arrow_table(source, numeric: list[bool], skip: int, delimiter: str):
     """The rows after ``skip`` with fixed column types, or None on any failure."""
     import pyarrow as pa
     import pyarrow.csv as csv

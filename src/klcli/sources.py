@@ -199,7 +199,7 @@ _TEXT_EXPECTED = "UTF-8 text with one weight per line, or label,weight columns"
 def _read_delimited_fast(source: str | bytes, *, name: str, fmt: str, column: str | None) -> Histogram | None:
     """Large text through pyarrow's parser (:func:`klcli.delimited.read_columns`), or None for the careful one."""
     with reading(name, _TEXT_EXPECTED):
-        read = delimited.read_columns(source, name=name, delimiter=DELIMITERS[fmt])
+        read = delimited.read_columns(source, delimiter=DELIMITERS[fmt])
     if read is None:
         return None
     header, columns, lines = read
