@@ -126,16 +126,27 @@ class Labels(Sequence):
         """The labels that appear more than once, sorted."""
         import pyarrow.compute as pc
 
+        if len(self.arrow.dictionary_encode().dictionary) == len(self):  # one hash pass when all differ
+            return []
         counts = pc.value_counts(self.arrow)
         return sorted(counts.field("values").filter(pc.greater(counts.field("counts"), 1)).to_pylist())
 
 
 def union_labels(first: Labels, second: Labels) -> tuple[Labels, np.ndarray]:
-    """:func:`klcli.sources.union_labels` of two :class:`Labels`, by Arrow's hash table."""
+    """:func:`klcli.sources.union_labels` of two :class:`Labels`, by Arrow's hash table.
+
+    The last union is kept on ``first``: the probabilities and the raw
+    weights of a pair are aligned on the same labels.
+    """
     import pyarrow as pa
 
+    cached = getattr(first, "_union", None)
+    if cached is not None and cached[0] is second:
+        return cached[1]
     encoded = pa.chunked_array([first.arrow, second.arrow], type=pa.string()).combine_chunks().dictionary_encode()
-    return Labels(encoded.dictionary), encoded.indices.to_numpy()[len(first) :].astype(np.intp)
+    union = Labels(encoded.dictionary), encoded.indices.to_numpy()[len(first) :].astype(np.intp)
+    first._union = (second, union)
+    return union
 
 
 def read_columns(source: str | bytes, *, delimiter: str | None):
