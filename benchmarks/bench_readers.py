@@ -16,6 +16,8 @@ fresh helper process. Data are written once into benchmarks/data/ (ignored by gi
    bytes read). The same with ``--device cpu`` (goal: peak <= 3x the input).
 3. ``batch`` of ``--files`` files (benchmarks/bench_batch.py; goal >= 10x a
    loadtxt + scipy entropy loop, peak RSS <= 2x the data).
+4. ``drift`` on CSV tables of 5 float columns at each of ``--drift-rows``: peak
+   RSS of the largest within 1.5x of the smallest (flat, as on Parquet).
 
 The load average is printed before and after: on a shared machine, compare
 ratios from the same run, not absolute times.
@@ -146,6 +148,32 @@ def bench_floats(lines: int, repeats: int, device: bool) -> None:
         print(f"--device cpu peak: {cpu['rss'] / size:.2f}x the bytes read, {cpu['rss'] / (2 * lines * 8):.2f}x the float64 input (goal <= 3x)")
 
 
+def drift_tables(rows: int) -> tuple[str, str]:
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    paths = [os.path.join(DATA, f"drift_{rows}_{side}.csv") for side in ("ref", "cur")]
+    for shift, path in zip((0.0, 0.1), paths):
+        if not os.path.exists(path):
+            rng = np.random.default_rng(rows + int(shift * 10))
+            table = pa.table({f"x{i}": rng.normal(shift if i == 0 else 0.0, 1.0, rows) for i in range(5)})
+            pv.write_csv(table, path + ".tmp")
+            os.replace(path + ".tmp", path)
+    return paths[0], paths[1]
+
+
+def bench_drift_csv(sizes: list[int], repeats: int) -> None:
+    header("drift on CSV: 5 float columns, reference and current")
+    first = None
+    for rows in sizes:
+        reference, current = drift_tables(rows)
+        size = os.path.getsize(reference) + os.path.getsize(current)
+        result = best_of([sys.executable, "-m", "klcli", "drift", reference, current, "-f", "json"], repeats)
+        row(f"klcli drift, {rows:,} rows", result, first, size)
+        first = first or result
+    print(f"goal: peak RSS of the largest within 1.5x of the smallest: {result['rss'] / first['rss']:.2f}x (ratio column: time)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tokens", type=int, default=1_000_000)
@@ -153,15 +181,22 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-device", action="store_true", help="skip the --device cpu run (needs torch)")
+    parser.add_argument("--drift-rows", default="1000000,4000000", help="comma-separated table sizes for drift on CSV")
+    parser.add_argument("--only", choices=("labelled", "floats", "batch", "drift"), help="run one part")
     args = parser.parse_args()
     os.makedirs(DATA, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    bench_labelled(args.tokens, args.repeats)
-    bench_floats(args.lines, args.repeats, not args.no_device)
-    sys.path.insert(0, HERE)
-    from bench_batch import bench_many
+    if args.only in (None, "labelled"):
+        bench_labelled(args.tokens, args.repeats)
+    if args.only in (None, "floats"):
+        bench_floats(args.lines, args.repeats, not args.no_device)
+    if args.only in (None, "batch"):
+        sys.path.insert(0, HERE)
+        from bench_batch import bench_many
 
-    bench_many(args.files, 1_000, args.repeats)
+        bench_many(args.files, 1_000, args.repeats)
+    if args.only in (None, "drift"):
+        bench_drift_csv([int(n) for n in args.drift_rows.split(",")], args.repeats)
     print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
