@@ -56,6 +56,35 @@ def main() -> None:
         points = rng.normal(0.0, 1.0, size=(3000, 2)) + [shift, 0.0]
         (OUT / name).write_text(header + "".join(f"{x:.6f},{y:.6f}\n" for x, y in points))
 
+    language_model_outputs()
+
+
+def language_model_outputs() -> None:
+    """Next-token logits of a model (float16) and of its quantised copy (bfloat16) in one safetensors file.
+
+    Two sequences of 24 positions over a 64-token vocabulary; the second is padded after 18 positions
+    (``lm_mask.npy``), and ``lm_targets.npy`` holds the observed tokens (-100 on padding).
+    """
+    rng = np.random.default_rng(19)
+    base = rng.normal(0, 2.5, size=(2, 24, 64)).astype(np.float32)
+    quantised = base + rng.normal(0, 0.15, size=base.shape).astype(np.float32)
+    bits = quantised.view(np.uint32)
+    bfloat16 = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype("<u2")  # round to nearest even
+    mask = np.ones((2, 24), dtype=bool)
+    mask[1, 18:] = False
+    targets = np.where(mask, np.argmax(base + rng.gumbel(size=base.shape), axis=-1), -100)
+    tensors = {"base": ("F16", base.astype("<f2")), "quantised": ("BF16", bfloat16)}
+    header, offset = {}, 0
+    for name, (dtype, array) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + array.nbytes]}
+        offset += array.nbytes
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    data = b"".join(array.tobytes() for _, array in tensors.values())
+    (OUT / "lm_logits.safetensors").write_bytes(len(text).to_bytes(8, "little") + text + data)
+    np.save(OUT / "lm_mask.npy", mask)
+    np.save(OUT / "lm_targets.npy", targets.astype(np.int64))
+
 
 if __name__ == "__main__":
     main()

@@ -177,10 +177,13 @@ def test_cuda_without_a_gpu_is_a_clear_error():
 def test_samples_from_the_command_line():
     after, before = EXAMPLES / "samples_after.csv", EXAMPLES / "samples_before.csv"
     out = run_cli("compare", after, before, "--from", "samples", "-f", "json").json()
-    assert out["method"]["kl_pq"] == "knn" and set(out["stderr"]) >= {"kl_pq", "kl_qp", "js"}
+    assert out["method"]["kl_pq"] == "classifier" and set(out["stderr"]) >= {"kl_pq", "kl_qp", "js"}
+    assert out["interval"]["kl_pq"][0] <= 0.125 <= out["interval"]["kl_pq"][1]
     assert abs(out["kl_pq"] - 0.125) < 4 * out["stderr"]["kl_pq"] + 0.02
     one = run_cli("compare", after, before, "--from", "samples", "--columns", "y", "--bootstrap", "0", "-f", "json").json()
-    assert one["dim"] == 1 and one["stderr"] == {} and abs(one["kl_pq"]) < 0.05
+    assert one["dim"] == 1 and set(one["stderr"]) >= {"kl_pq"} and abs(one["kl_pq"]) < 0.05
+    assert not any("bootstrap count" in note for note in one["notes"])
+    assert any("per-point terms" in note for note in one["notes"])
 
 
 def test_sample_options_need_from_samples():
@@ -188,6 +191,27 @@ def test_sample_options_need_from_samples():
     assert result.exit_code == 2 and "--from samples" in result.stderr
 
 
-def test_samples_do_not_read_stdin():
-    result = run_cli("compare", "-", EXAMPLES / "samples_before.csv", "--from", "samples", input=b"1\n2\n")
-    assert result.exit_code == 2 and "standard input" in result.stderr
+def test_samples_from_stdin_and_npz(tmp_path):
+    before = EXAMPLES / "samples_before.csv"
+    text = (EXAMPLES / "samples_after.csv").read_bytes()
+    from_file = run_cli("compare", EXAMPLES / "samples_after.csv", before, "--from", "samples", "-f", "json").json()
+    from_stdin = run_cli("compare", "-", before, "--from", "samples", "-f", "json", input=text).json()
+    assert from_stdin["kl_pq"] == from_file["kl_pq"]
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "s.npz", a=rng.normal(size=(400, 2)), b=rng.normal(0.5, 1, (400, 2)))
+    out = run_cli("compare", f"{tmp_path / 's.npz'}:a", f"{tmp_path / 's.npz'}:b", "--from", "samples", "-f", "json").json()
+    assert out["n_p"] == 400 and out["kl_pq"] > 0
+    bad = run_cli("compare", tmp_path / "s.npz", before, "--from", "samples")
+    assert bad.exit_code == 2 and "holds several arrays (a, b)" in bad.stderr
+
+
+def test_sample_columns_must_match_unless_paired(tmp_path):
+    rng = np.random.default_rng(1)
+    (tmp_path / "p.csv").write_text("a,b\n" + "\n".join(f"{u},{v}" for u, v in rng.normal(size=(50, 2))))
+    (tmp_path / "q.csv").write_text("x,y\n" + "\n".join(f"{u},{v}" for u, v in rng.normal(size=(50, 2))))
+    result = run_cli("compare", tmp_path / "p.csv", tmp_path / "q.csv", "--from", "samples")
+    assert result.exit_code == 2
+    assert "has columns a, b but" in result.stderr and "--columns a:x,b:y" in result.stderr
+    ok = run_cli("compare", tmp_path / "p.csv", tmp_path / "q.csv", "--from", "samples", "--columns", "a:x,b:y",
+                 "--bootstrap", "0", "-f", "json")
+    assert ok.exit_code == 0 and ok.json()["dim"] == 2

@@ -135,9 +135,12 @@ def test_routing_boundary():
     values = np.arange(MAX_DISCRETE_VALUES, dtype=float).reshape(-1, 1).repeat(3, axis=0)
     assert compare_samples(SampleSet(values, "p"), SampleSet(values, "q")).method["kl_pq"] == "exact"
     more = np.arange(MAX_DISCRETE_VALUES + 1, dtype=float).reshape(-1, 1).repeat(3, axis=0)
-    assert compare_samples(SampleSet(more, "p"), SampleSet(more, "q")).method["kl_pq"] == "knn"
-    two_d = np.arange(40, dtype=float).reshape(-1, 2)
-    assert compare_samples(SampleSet(two_d, "p"), SampleSet(two_d + 1, "q")).method["kl_pq"] == "knn"
+    assert compare_samples(SampleSet(more, "p"), SampleSet(more, "q"), bootstrap=0).method["kl_pq"] == "classifier"
+    # repeated values: the weighted estimator needs distinct points, the adaptive kNN takes over
+    kwargs = dict(estimator="knn-ensemble", bootstrap=0)
+    assert compare_samples(SampleSet(more, "p"), SampleSet(more, "q"), **kwargs).method["kl_pq"] == "knn"
+    two_d = np.random.default_rng(0).normal(size=(20, 2)).round()
+    assert compare_samples(SampleSet(two_d, "p"), SampleSet(two_d + 1, "q"), **kwargs).method["kl_pq"] == "knn"
 
 
 def test_labels_are_aligned_and_missing_labels_give_infinity():
@@ -156,29 +159,38 @@ def test_read_then_compare_end_to_end(tmp_path):
     np.savetxt(tmp_path / "q.tsv", rng.normal(0.5, 1, (3000, 2)), delimiter="\t")
     c = compare_samples(read_samples(tmp_path / "p.csv"), read_samples(tmp_path / "q.tsv"), bootstrap=4, seed=3)
     assert c.values["kl_pq"] == pytest.approx(0.25, abs=0.05)
-    assert c.method == {key: "knn" for key in c.values}
+    assert c.method == {key: "classifier" for key in c.values}
+    check = c.info.pop("check")
     assert c.info == {
-        "k": 3, "n_p": 3000, "n_q": 3000, "dim": 2, "bootstrap": 4, "seed": 3, "standardize": True, "ties": 0,
+        "estimator": "classifier", "n_p": 3000, "n_q": 3000, "dim": 2, "bootstrap": 4, "seed": 3,
+        "standardize": True, "ties": 0,
     }
+    assert check["estimator"] == "knn-ensemble" and check["kl_pq"] == pytest.approx(0.25, abs=0.05)
     again = compare_samples(read_samples(tmp_path / "p.csv"), read_samples(tmp_path / "q.tsv"), bootstrap=4, seed=3)
     assert again.values == c.values and again.stderr == c.stderr  # reproducible for a seed
 
 
-def test_without_bootstrap_no_stderr_is_claimed():
+def test_without_bootstrap_standard_errors_come_from_the_terms():
     rng = np.random.default_rng(4)
-    c = compare_samples(SampleSet(rng.normal(size=(200, 1)), "p"), SampleSet(rng.normal(size=(200, 1)), "q"))
-    assert c.stderr == {}
-    assert any("no standard errors" in n for n in c.notes)
+    c = compare_samples(SampleSet(rng.normal(size=(200, 1)), "p"), SampleSet(rng.normal(size=(200, 1)), "q"), bootstrap=0)
+    assert set(c.stderr) >= {"kl_pq", "kl_qp", "js"} and c.info["bootstrap"] == 0
+    assert any("standard errors from the spread of the per-point terms" in n for n in c.notes)
+    assert not any("bootstrap count" in n for n in c.notes)
 
 
-def test_negative_estimates_are_reported_as_zero_with_a_note():
+def test_negative_estimates_are_reported_as_clipped():
     rng = np.random.default_rng(11)
-    notes = []
+    clipped = 0
     for _ in range(5):
-        c = compare_samples(SampleSet(rng.normal(size=(100, 1)), "p"), SampleSet(rng.normal(size=(100, 1)), "q"))
+        c = compare_samples(SampleSet(rng.normal(size=(100, 1)), "p"), SampleSet(rng.normal(size=(100, 1)), "q"),
+                            bootstrap=0)
         assert c.values["kl_pq"] >= 0 and c.values["kl_qp"] >= 0
-        notes += c.notes
-    assert any("below 0" in n for n in notes)
+        for key, raw in c.info.get("clipped", {}).items():
+            clipped += 1
+            assert raw < 0 and c.values[key] == 0
+            assert any(n.startswith(f"{key}: the raw estimate") and "reported clipped to 0" in n for n in c.notes)
+            assert c.interval[key][0] == 0  # the interval is clipped to the valid range too
+    assert clipped
 
 
 # --------------------------------------------------------------------------- errors
@@ -191,12 +203,15 @@ def test_compare_errors():
     cases = [
         ((pts, one_d), {}, InputError, r"p\.csv has 2 column\(s\) but q\.csv has 1"),
         ((labels, one_d), {}, InputError, r"l\.csv holds text labels but q\.csv holds numbers"),
-        ((pts, pts), {"k": 10}, InputError, r"p\.csv: 10 samples; the kNN estimator with `k`=10 needs at least 11"),
+        ((pts, pts), {"k": 10, "estimator": "knn"}, InputError, r"p\.csv: 10 samples; the kNN estimator with `k`=10 needs at least 11"),
+        ((pts, SampleSet(pts.values[:5], "s.csv")), {}, InputError, r"s\.csv: 5 samples; estimating a divergence needs at least 8"),
         ((pts, SampleSet(np.ones((10, 2)), "c.csv")), {}, InputError, r"c\.csv: all 10 samples are identical"),
-        ((pts, pts), {"k": 5, "bootstrap": 4}, InputError, r"p\.csv: too few samples for `bootstrap` half-samples with `k`=5"),
+        ((pts, pts), {"bootstrap": 4}, InputError, r"p\.csv: too few samples for `bootstrap` half-samples \(each half needs at least 8\)"),
+        ((pts, SampleSet(np.c_[pts.values[:, 0], 2 * pts.values[:, 0]], "l.csv")), {"bootstrap": 0}, InputError, r"l\.csv: its samples lie on a lower-dimensional subspace"),
+        ((pts, pts), {"estimator": "magic"}, UsageError, r"`--estimator` must be one of auto, knn, knn-ensemble, classifier"),
         (
             (SampleSet(np.c_[pts.values[:, 0], np.zeros(10)], "a.csv"), SampleSet(np.c_[pts.values[:, 1], np.zeros(10)], "b.csv")),
-            {},
+            {"bootstrap": 0},
             InputError,
             r"column 1 has the same value in every row of a\.csv and b\.csv",
         ),

@@ -44,6 +44,11 @@ class CompareOptions:
     bootstrap: int | None = None
     standardize: bool = True
     columns: list[str] | None = None
+    estimator: str = "auto"
+    summary: bool = False
+    top: int = 5
+    targets: str | None = None
+    mask: str | None = None
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -62,18 +67,36 @@ class CompareOptions:
             raise UsageError(f"`--smooth` must be a non-negative number, not {self.smooth!r}")
         if self.samples < 1:
             raise UsageError(f"`--samples` must be a positive integer, not {self.samples!r}")
+        if self.estimator not in ("auto", "knn", "knn-ensemble", "classifier"):
+            raise UsageError(f"`--estimator` must be one of auto, knn, knn-ensemble, classifier, not {self.estimator!r}")
+        if (self.summary or self.targets or self.mask) and self.from_ not in ("probs", "logprobs", "logits"):
+            raise UsageError("--summary, --targets and --mask apply to batches read --from probs, logprobs or logits")
+        if self.top < 0:
+            raise UsageError(f"`--top` must be a non-negative integer, not {self.top!r}")
 
 
-def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = None, *, stdin=None) -> Comparison:
-    """Compare the sources P and Q (Q is the reference) in the unit ``options.base``."""
+def compare_sources(
+    p_text: str, q_text: str, options: CompareOptions | None = None, *, stdin=None, progress=None
+) -> Comparison:
+    """Compare the sources P and Q (Q is the reference) in the unit ``options.base``.
+
+    ``progress`` (``--from samples``) is called with the number of points processed.
+    """
     options = options or CompareOptions()
     options.validate()
     if p_text == "-" and q_text == "-":
         raise UsageError("only one of P and Q can be read from standard input")
     if options.from_ == "samples":
-        return _compare_sample_files(p_text, q_text, options).in_base(options.base)
-    if options.k is not None or options.bootstrap is not None or options.columns or not options.standardize:
-        raise UsageError("--k, --bootstrap, --columns and --no-standardize apply to --from samples")
+        return _compare_sample_files(p_text, q_text, options, stdin, progress).in_base(options.base)
+    if (options.k is not None or options.bootstrap is not None or options.columns or not options.standardize
+            or options.estimator != "auto"):
+        raise UsageError("--estimator, --k, --bootstrap, --columns and --no-standardize apply to --from samples")
+    if options.from_ in ("probs", "logprobs", "logits"):  # batches of rows: streamed, with per-row statistics
+        from klcli.logits_stream import compare_streamed
+
+        streamed = compare_streamed(p_text, q_text, options, stdin=stdin)
+        if streamed is not None:
+            return streamed
     read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
     p = read_source(p_text, role="P", **read)
     q = read_source(q_text, role="Q", **read)
@@ -87,33 +110,32 @@ def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = N
     return comparison.in_base(options.base)
 
 
-#: Below this many observations per side, sample estimates get a bootstrap
-#: standard error by default (it costs about B/2 estimates).
-AUTO_BOOTSTRAP_MAX_SAMPLES = 100_000
-AUTO_BOOTSTRAP = 20
+#: Up to this many observations per side, sample estimates get half-sample standard
+#: errors by default (they cost about B/2 estimates); above, per-point ones.
+AUTO_BOOTSTRAP_MAX_SAMPLES = 50_000
+AUTO_BOOTSTRAP = 10
 
 
-def _compare_sample_files(p_text: str, q_text: str, options: CompareOptions) -> Comparison:
-    """``--from samples``: estimate from raw observations (kNN, or exact for counted values)."""
-    from klcli.samples import compare_samples, read_samples
+def _compare_sample_files(p_text: str, q_text: str, options: CompareOptions, stdin=None, progress=None) -> Comparison:
+    """``--from samples``: estimate from raw observations (or count discrete ones exactly)."""
+    from klcli.samples import align_columns, compare_samples, read_samples, split_column_pairs
 
-    if "-" in (p_text, q_text):
-        raise UsageError("--from samples reads files (CSV, TSV, TXT, NPY, Parquet); standard input is not supported")
     if options.smooth is not None or options.temperature != 1.0 or options.engine not in ("auto",):
         raise UsageError("--smooth, --temperature and --engine do not apply to --from samples")
-    p = read_samples(p_text, columns=options.columns)
-    q = read_samples(q_text, columns=options.columns)
+    if options.column is not None:
+        raise UsageError("--from samples picks columns with --columns (several allowed), not --column")
+    p_cols, q_cols = split_column_pairs(options.columns)
+    read = dict(key=options.key, stdin=stdin, input_format=options.input_format)
+    p = read_samples(p_text, columns=p_cols, **read)
+    q = read_samples(q_text, columns=q_cols, **read)
+    p, q = align_columns(p, q, paired=options.columns is not None)
     bootstrap = options.bootstrap
-    note = None
     if bootstrap is None:
-        small = max(p.n, q.n) <= AUTO_BOOTSTRAP_MAX_SAMPLES
-        bootstrap = AUTO_BOOTSTRAP if small else 0
-        if not small:
-            note = f"no standard error: more than {AUTO_BOOTSTRAP_MAX_SAMPLES:,} samples; ask for one with --bootstrap B (costs about B/2 estimates)"
-    comparison = compare_samples(p, q, k=options.k, standardize=options.standardize, bootstrap=bootstrap, seed=options.seed)
-    if note:
-        comparison.notes = [n for n in comparison.notes if "standard error" not in n] + [note]
-    return comparison
+        bootstrap = AUTO_BOOTSTRAP if max(p.n, q.n) <= AUTO_BOOTSTRAP_MAX_SAMPLES else 0
+    return compare_samples(
+        p, q, estimator=options.estimator, k=options.k, standardize=options.standardize, bootstrap=bootstrap,
+        seed=options.seed, progress=progress,
+    )
 
 
 def _compare_specs(p, q, options: CompareOptions) -> Comparison:

@@ -91,6 +91,8 @@ def comparison_record(c: Comparison, **extra: Any) -> dict:
     record["unit"] = unit_name(c.base)
     record["method"] = dict(c.method)
     record["stderr"] = dict(c.stderr)
+    if c.interval:
+        record["interval"] = {key: list(bounds) for key, bounds in c.interval.items()}
     for key, value in c.info.items():
         record.setdefault(key, value)
     if c.notes:
@@ -201,6 +203,8 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str):
         table.add_column(f"value ({unit})", justify="right", style="bold")
         if has_stderr:
             table.add_column("± std. error", justify="right")
+        if c.interval:
+            table.add_column("interval", justify="right")
         table.add_column("method", style="dim")
         for key, value in c.values.items():
             if key not in LABELS:
@@ -209,6 +213,9 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str):
             cells = [label, format_number(value)]
             if has_stderr:
                 cells.append(format_number(c.stderr[key]) if key in c.stderr else "")
+            if c.interval:
+                bounds = c.interval.get(key)
+                cells.append(f"{format_number(bounds[0])} – {format_number(bounds[1])}" if bounds else "")
             cells.append(c.method.get(key, "").replace("_", " "))
             table.add_row(*cells)
     notes = list(c.notes)
@@ -227,6 +234,47 @@ def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str) -> No
         sys.stdout.write(records_to_csv(comparison_rows(c), keys=["row"] if _is_batch(c) else None))
     else:
         print_table(comparison_table(c, p_name=p_name, q_name=q_name))
+        if any(key in c.info for key in ("summary", "perplexity_p")):
+            print_table(rows_table(c))
+
+
+#: How the per-row statistics of ``--summary`` are labelled in the table.
+SUMMARY_LABELS = {"kl_pq": "KL(P‖Q)", "kl_qp": "KL(Q‖P)", "symmetric_kl": "sym. KL", "js": "JS", "delta_p": "Δp"}
+
+
+def rows_table(c: Comparison):
+    """``--summary`` and ``--targets``: per-row statistics, one line per divergence, and perplexities below.
+
+    Four significant digits keep it within 80 columns; JSON has every statistic in full (and p90).
+    """
+    from rich import box
+    from rich.table import Table
+
+    summary = c.info.get("summary", {})
+    short = lambda v: "" if v is None else format_number(v) if isinstance(v, str) or math.isinf(v) or v == 0 else f"{v:.4g}"  # noqa: E731
+    title = f"per-row statistics of {c.info['rows']:,} rows, in {unit_name(c.base)}" + (" (Δp = p(target) − q(target))" if "delta_p" in summary else "")
+    table = Table(title=title, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
+    for name in ("", "mean ± stderr", "median", "p99", "p99.9", "max"):
+        table.add_column(name, justify="left" if not name else "right", no_wrap=True)
+    notes = []
+    for key, stats in summary.items():
+        spread = "" if stats["stderr"] is None else f" ± {short(stats['stderr'])}"
+        table.add_row(SUMMARY_LABELS[key], short(stats["mean"]) + spread, *(short(stats[k]) for k in ("median", "p99", "p99_9", "max")))
+        if stats.get("top") and key in ("kl_pq", "js"):
+            notes.append(f"largest {SUMMARY_LABELS[key]}: rows {', '.join(str(t['row']) for t in stats['top'])}")
+    if "top1_agreement" in c.info:
+        notes.append(f"top-1 agreement (same arg-max): {c.info['top1_agreement']:.2%} of rows")
+    if "perplexity_p" in c.info:
+        ratio = c.info.get("log_perplexity_ratio")
+        shown = "" if ratio is None else f", log(PPL(P)/PPL(Q)) = {short(ratio)}"
+        notes.append(f"perplexity on the targets: P {short(c.info['perplexity_p'])}, Q {short(c.info['perplexity_q'])}{shown}")
+    if not summary:  # --targets alone: the perplexities as a line
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column()
+        table.add_row(*(f"• {note}" for note in notes))
+        return table
+    table.caption = "\n".join(f"• {note}" for note in notes)
+    return table
 
 
 def _is_batch(c: Comparison) -> bool:

@@ -74,7 +74,9 @@ class Comparison:
     (one entry per row) for an unreduced batch. ``method`` names how each value
     was obtained; ``stderr`` holds the standard error of estimated values only.
     ``info`` carries facts worth reporting (sample count, seed, zero bins...),
-    ``notes`` human-readable remarks for the table footer.
+    ``notes`` human-readable remarks for the table footer. ``interval`` maps
+    estimated values to a (low, high) range that accounts for bias as well as
+    noise (sample estimators).
     """
 
     values: dict[str, Value]
@@ -83,6 +85,7 @@ class Comparison:
     base: str = "e"
     info: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    interval: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
     def from_nats(
@@ -96,6 +99,11 @@ class Comparison:
         cross-entropies from the values given when they are missing."""
         values = dict(values)
         stderr = dict(stderr or {})
+        interval = dict(kwargs.pop("interval", None) or {})
+        if "kl_pq" in interval and "kl_qp" in interval and "symmetric_kl" not in interval:
+            interval["symmetric_kl"] = tuple(a + b for a, b in zip(interval["kl_pq"], interval["kl_qp"]))
+        if "js" in interval and "js_distance" not in interval:
+            interval["js_distance"] = tuple(_sqrt(v) for v in interval["js"])
         if "symmetric_kl" not in values and "kl_pq" in values and "kl_qp" in values:
             values["symmetric_kl"] = values["kl_pq"] + values["kl_qp"]
             if "kl_pq" in stderr and "kl_qp" in stderr:
@@ -122,7 +130,7 @@ class Comparison:
                     method[derived] = _combine_methods([method.get(s, "exact") for s in sources])
         ordered = {k: values[k] for k in VALUE_KEYS if k in values}
         ordered.update({k: v for k, v in values.items() if k not in ordered})
-        return cls(values=ordered, method=method, stderr=stderr, **kwargs)
+        return cls(values=ordered, method=method, stderr=stderr, interval=interval, **kwargs)
 
     def in_base(self, base: str | float | None) -> "Comparison":
         """Return a copy with every value (and error) expressed in ``base``.
@@ -137,11 +145,14 @@ class Comparison:
             return self
         values = {k: v / log_base for k, v in self.values.items()}
         stderr = {k: v / log_base for k, v in self.stderr.items()}
+        interval = {k: (lo / log_base, hi / log_base) for k, (lo, hi) in self.interval.items()}
         if "js" in values:
             values["js_distance"] = _sqrt(values["js"])
             if "js" in stderr:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
-        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes))
+            if "js" in interval:
+                interval["js_distance"] = tuple(_sqrt(v) for v in interval["js"])
+        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes), interval)
 
 
 def _sqrt(value: Value) -> Value:

@@ -8,9 +8,8 @@ them, Q being the reference:
 * text labels, or 1-D integer values with at most
   :data:`MAX_DISCRETE_VALUES` distinct values over both sets, are counted into
   label-aligned histograms and compared exactly (method ``exact``);
-* everything else goes to the k-nearest-neighbour estimator of
-  :mod:`klcli.knn` (method ``knn``), after dividing each dimension by its
-  pooled standard deviation.
+* everything else goes to the estimators of :mod:`klcli.sample_estimators`
+  (weighted kNN, kNN, classifier), after whitening by the pooled covariance.
 
 Examples
 --------
@@ -20,7 +19,7 @@ Examples
 >>> q = SampleSet(rng.normal(0, 1, (3000, 2)), "q")
 >>> c = compare_samples(p, q)
 >>> c.method["kl_pq"], abs(c.values["kl_pq"]) < 0.05
-('knn', True)
+('classifier', True)
 """
 
 from __future__ import annotations
@@ -30,13 +29,14 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from klcli.discrete import divergences
 from klcli.errors import InputError, UsageError
-from klcli.knn import DEFAULT_K, knn_divergences
+from klcli.knn import DEFAULT_K
 from klcli.reading import check_line_length, reading
 from klcli.result import Comparison
 from klcli.sources import arrow_column, is_number
@@ -45,11 +45,17 @@ from klcli.sources import arrow_column, is_number
 #: together) are compared as exact histograms of counts; text labels always are.
 MAX_DISCRETE_VALUES = 50
 
-#: Largest sample magnitude the kNN estimator takes: squared distances of such
-#: values (and sums of them over dimensions) stay within float64.
-KNN_MAX_ABS = 1e150
+#: Largest sample magnitude the estimators take: squared distances and covariances
+#: of such values (and sums of them over dimensions) stay within float64.
+MAX_ABS_VALUE = 1e150
 
 _TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
+
+#: Fewest observations per set for a continuous estimate.
+MIN_SAMPLES = 8
+
+#: Half-sample resamples for standard errors unless `bootstrap` says otherwise.
+DEFAULT_BOOTSTRAP = 10
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class SampleSet:
 
     values: np.ndarray
     source: str
+    names: tuple[str, ...] | None = None  # column names from a header, else None
 
     @property
     def is_labels(self) -> bool:
@@ -88,18 +95,33 @@ class SampleSet:
 # --------------------------------------------------------------------------- reading
 
 
-def read_samples(path: str | os.PathLike[str], *, columns: list[str] | None = None) -> SampleSet:
-    """Read samples from a CSV, TSV, TXT, NPY or Parquet file.
+def read_samples(
+    path: str | os.PathLike[str],
+    *,
+    columns: list[str] | None = None,
+    key: str | None = None,
+    stdin: Any = None,
+    input_format: str | None = None,
+) -> SampleSet:
+    """Read samples from a CSV, TSV, TXT, NPY, NPZ or Parquet file, or standard input.
 
     Parameters
     ----------
     path : str or path-like
         ``.csv`` (comma), ``.tsv`` (tab), ``.txt`` (comma, tab or whitespace,
-        whichever the first line uses), ``.npy`` (1-D or 2-D array) or
-        ``.parquet``.
+        whichever the first line uses), ``.npy`` (1-D or 2-D array), ``.npz``
+        (one member: ``--key NAME`` or ``file.npz:NAME``; needed when it holds
+        several), ``.parquet``, or ``-`` for standard input (format sniffed
+        from its first bytes unless ``input_format`` names it).
     columns : list of str, optional
         Columns to use, by header name or by 0-based index (``"0"`` or ``0``);
         all columns by default.
+    key : str, optional
+        The member of an ``.npz`` archive.
+    stdin : binary file, optional
+        Read instead of ``sys.stdin.buffer`` for ``-``.
+    input_format : str, optional
+        ``csv``, ``tsv``, ``txt``, ``npy``, ``npz`` or ``parquet`` for ``-``.
 
     Returns
     -------
@@ -128,40 +150,92 @@ def read_samples(path: str | os.PathLike[str], *, columns: list[str] | None = No
     >>> f = os.path.join(tempfile.mkdtemp(), "p.csv")
     >>> _ = open(f, "w").write("x,y\\n0.1,2\\n0.4,3\\n")
     >>> s = read_samples(f)
-    >>> s.values.tolist(), s.dim
-    ([[0.1, 2.0], [0.4, 3.0]], 2)
+    >>> s.values.tolist(), s.dim, s.names
+    ([[0.1, 2.0], [0.4, 3.0]], 2, ('x', 'y'))
+    >>> import io
+    >>> read_samples("-", stdin=io.BytesIO(b"1.5\\n2.5\\n")).values.tolist()
+    [[1.5], [2.5]]
     """
     name = os.fspath(path)
+    if name == "-":
+        return _read_stdin(stdin, columns, key, input_format)
+    if not os.path.isfile(name) and ".npz:" in name:
+        name, _, member = name.rpartition(":")
+        if key is not None and key != member:
+            raise UsageError(f"{name}: give the .npz member once, as `file.npz:NAME` or --key, not both")
+        key = member
     if not os.path.isfile(name):
         raise InputError(f"{name}: no such file")
     suffix = Path(name).suffix.lower()
+    if key is not None and suffix != ".npz":
+        raise UsageError(f"--key applies to .npz files; {name} is not one")
     if suffix == ".npy":
         return _from_array(_load_npy(name), name, columns)
+    if suffix == ".npz":
+        return _from_array(_load_npz(name, name, key), f"{name}:{key}" if key else name, columns)
     if suffix == ".parquet":
         frame, first_line = _load_parquet(name), None
     elif suffix in _TEXT_SUFFIXES:
         frame, first_line = _load_text(name, _TEXT_SUFFIXES[suffix])
     else:
-        raise InputError(f"{name}: cannot read samples from a '{suffix}' file; use .csv, .tsv, .txt, .npy or .parquet")
+        raise InputError(
+            f"{name}: cannot read samples from a '{suffix}' file; use .csv, .tsv, .txt, .npy, .npz or .parquet"
+        )
     return _from_frame(frame, name, columns, first_line)
 
 
-def _load_npy(name: str) -> np.ndarray:
+def _read_stdin(stdin: Any, columns: list[str] | None, key: str | None, input_format: str | None) -> SampleSet:
+    import io
+    import sys
+
+    from klcli.sources import sniff_format
+
+    name = "<stdin>"
+    data = (stdin or sys.stdin.buffer).read()
+    if not data.strip():
+        raise InputError(f"{name}: no samples (standard input is empty)")
+    fmt = input_format or sniff_format(data)
+    if key is not None and fmt != "npz":
+        raise UsageError("--key applies to .npz input")
+    if fmt == "npy":
+        return _from_array(_load_npy(data, name), name, columns)
+    if fmt == "npz":
+        return _from_array(_load_npz(data, name, key), name, columns)
+    if fmt == "parquet":
+        return _from_frame(_load_parquet(io.BytesIO(data), name), name, columns, None)
+    if fmt == "json":
+        raise InputError(f"{name}: samples are read from CSV, TSV, TXT, NPY, NPZ or Parquet, not JSON")
+    frame, first_line = _load_text(data, {"csv": ",", "tsv": "\t"}.get(fmt), name)
+    return _from_frame(frame, name, columns, first_line)
+
+
+def _load_npz(source: str | bytes, name: str, key: str | None) -> np.ndarray:
     from klcli.npyio import load
 
-    array = load(name, name=name)
+    return _two_dimensional(load(source, name=name, key=key), name)
+
+
+def _load_npy(source: str | bytes, name: str | None = None) -> np.ndarray:
+    from klcli.npyio import load
+
+    name = name or str(source)
+    return _two_dimensional(load(source, name=name), name)
+
+
+def _two_dimensional(array: np.ndarray, name: str) -> np.ndarray:
     if array.ndim not in (1, 2):
         raise InputError(f"{name}: expected a 1-D or 2-D array of samples, found shape {array.shape}")
     return array
 
 
-def _load_parquet(name: str) -> Any:
+def _load_parquet(source: Any, name: str | None = None) -> Any:
     import pandas as pd
 
+    name = name or source
     with reading(name, "a Parquet table of samples, one column per dimension"):
         import pyarrow.parquet as pq
 
-        table = pq.read_table(name)
+        table = pq.read_table(source)
         frame = {}
         for column, chunked in zip(table.column_names, table.columns):
             values = arrow_column(chunked)
@@ -171,19 +245,28 @@ def _load_parquet(name: str) -> Any:
         return pd.DataFrame(frame)
 
 
-def _load_text(name: str, sep: str | None) -> tuple[Any, int]:
-    """Read a delimited text file; return the frame and the file line of its first row."""
+def _load_text(source: str | bytes, sep: str | None, name: str | None = None) -> tuple[Any, int]:
+    """Read delimited text (a file name, or the bytes of one); return the frame and the line of its first row."""
+    import io
+
     import pandas as pd
 
+    name = name or source
     with reading(name, "delimited UTF-8 text, one sample per line"):
-        with open(name, "rb") as handle:
-            check_line_length(iter(lambda: handle.read(1 << 20), b""), name)
-        with open(name, newline="", encoding="utf-8") as handle:
+        if isinstance(source, bytes):
+            check_line_length([source], name)
+            lines = io.StringIO(source.decode("utf-8"), newline="")
+            source = io.BytesIO(source)
+        else:
+            with open(source, "rb") as handle:
+                check_line_length(iter(lambda: handle.read(1 << 20), b""), name)
+            lines = open(source, newline="", encoding="utf-8")
+        with lines:
             blank = 0  # leading blank lines
-            line = handle.readline()
+            line = lines.readline()
             while line and not line.strip():
-                blank, line = blank + 1, handle.readline()
-            head = [text for text in (line, handle.readline()) if text.strip()]
+                blank, line = blank + 1, lines.readline()
+            head = [text for text in (line, lines.readline()) if text.strip()]
         if not head:
             raise InputError(f"{name}: the file is empty")
         if sep is None:
@@ -193,7 +276,7 @@ def _load_text(name: str, sep: str | None) -> tuple[Any, int]:
         if not all(is_number(c) for c in cells[0]):
             if len(cells) == 1 or any(not is_number(a) and is_number(b) for a, b in zip(*cells)):
                 header = 0
-        frame = pd.read_csv(name, sep=sep, header=header, skiprows=blank, skip_blank_lines=False, engine="c")
+        frame = pd.read_csv(source, sep=sep, header=header, skiprows=blank, skip_blank_lines=False, engine="c")
     frame = _drop_trailing_blank_rows(frame)
     if header is None and len(frame) > 1 and _text_header(frame):
         frame = _drop_trailing_blank_rows(frame.iloc[1:].set_axis([str(v) for v in frame.iloc[0]], axis=1))
@@ -283,8 +366,8 @@ def _from_frame(frame: Any, source: str, columns: list[str] | None, first_line: 
             f"(columns read: {', '.join(map(str, frame.columns))})"
         )
     if labels:
-        return SampleSet(labels[0], source)
-    return SampleSet(np.column_stack(numeric), source)
+        return SampleSet(labels[0], source, tuple(map(str, frame.columns)) if has_names else None)
+    return SampleSet(np.column_stack(numeric), source, tuple(map(str, frame.columns)) if has_names else None)
 
 
 def _from_array(array: np.ndarray, source: str, columns: list[str] | None) -> SampleSet:
@@ -309,14 +392,60 @@ def _from_array(array: np.ndarray, source: str, columns: list[str] | None) -> Sa
 # --------------------------------------------------------------------------- comparing
 
 
+def split_column_pairs(columns: list[str] | None) -> tuple[list[str] | None, list[str] | None]:
+    """Split ``--columns`` items into P's and Q's columns: ``a`` names both, ``a:x`` pairs P's a with Q's x.
+
+    >>> split_column_pairs(["a", "b:y"])
+    (['a', 'b'], ['a', 'y'])
+    """
+    if columns is None:
+        return None, None
+    p_cols, q_cols = [], []
+    for item in columns:
+        left, sep, right = item.partition(":")
+        if sep and not (left.strip() and right.strip()):
+            raise UsageError(f"`--columns`: {item!r} must be NAME or P_NAME:Q_NAME")
+        p_cols.append(left.strip())
+        q_cols.append(right.strip() if sep else left.strip())
+    return p_cols, q_cols
+
+
+def align_columns(p: SampleSet, q: SampleSet, *, paired: bool = False) -> tuple[SampleSet, SampleSet]:
+    """Check that P's and Q's columns correspond; put Q's in P's order when only the order differs.
+
+    Two files with headers must name the same columns unless ``paired``
+    (``--columns`` chose them): comparing ``latency`` with ``bytes`` is almost
+    always a mistake.
+
+    >>> a = SampleSet(np.zeros((2, 2)), "a.csv", ("x", "y"))
+    >>> b = SampleSet(np.array([[1.0, 2.0]] * 2), "b.csv", ("y", "x"))
+    >>> align_columns(a, b)[1].values[0].tolist()
+    [2.0, 1.0]
+    """
+    if paired or p.names is None or q.names is None or p.names == q.names or p.is_labels:
+        return p, q
+    if sorted(p.names) == sorted(q.names) and len(set(p.names)) == len(p.names):
+        order = [q.names.index(name) for name in p.names]
+        return p, SampleSet(q.values[:, order], q.source, p.names)
+    pairs = ",".join(f"{a}:{b}" for a, b in zip(p.names, q.names))
+    raise InputError(
+        f"{p.source} has columns {', '.join(p.names)} but {q.source} has {', '.join(q.names)}; "
+        f"pair them explicitly, e.g. --columns {pairs}"
+    )
+
+
+
+
 def compare_samples(
     p: SampleSet,
     q: SampleSet,
     *,
+    estimator: str = "auto",
     k: int | None = None,
     standardize: bool = True,
-    bootstrap: int = 0,
+    bootstrap: int | None = None,
     seed: int | None = 0,
+    progress: Callable[[int], None] | None = None,
 ) -> Comparison:
     """Estimate KL(P‖Q), KL(Q‖P) and JS(P, Q) in nats from two sample sets.
 
@@ -324,27 +453,36 @@ def compare_samples(
     ----------
     p, q : SampleSet
         Samples of P and of the reference Q, with the same number of columns.
+    estimator : {"auto", "knn", "knn-ensemble", "classifier"}
+        Estimator of continuous samples (see :mod:`klcli.sample_estimators`;
+        ``auto``: the classifier, chosen by measurement).
     k : int, optional
-        Neighbour order of the kNN estimator (default
+        Neighbour order of the ``knn`` estimator (default
         :data:`klcli.knn.DEFAULT_K` = 3); each set needs at least k+1 points.
     standardize : bool
-        Divide every dimension by its standard deviation over both sets
-        before the kNN estimate. KL and JS are invariant under an invertible
-        affine map applied to both sets, so this changes only the finite-sample
-        behaviour: neighbourhoods become comparable across dimensions with
-        different units.
-    bootstrap : int
-        Number B of resamples for standard errors (0: none; else at least 2).
+        Whiten both sets by their pooled covariance before estimating. KL and
+        JS are invariant under an invertible affine map applied to both sets,
+        so this changes only the finite-sample behaviour: neighbourhoods become
+        comparable across dimensions with different units and correlations.
+    bootstrap : int, optional
+        Number B of half-sample resamples for standard errors (default
+        :data:`DEFAULT_BOOTSTRAP`; 0: standard errors from the per-point terms,
+        which miss the variance of fitting; else at least 2).
     seed : int or None
-        Seed of :func:`numpy.random.default_rng` for the resamples and the
-        mixture subsample of the JS estimate; None draws fresh entropy.
+        Seed of :func:`numpy.random.default_rng` for folds, subsamples and
+        resamples; None draws fresh entropy.
+    progress : callable, optional
+        Called as ``progress(advance, total)`` with the number of points just
+        processed and the total to expect.
 
     Returns
     -------
     Comparison
         Values ``kl_pq``, ``kl_qp``, ``symmetric_kl``, ``js``, ``js_distance``;
-        ``method`` ``knn`` or ``exact``; ``stderr`` with ``bootstrap``;
-        ``info`` with ``k``, ``n_p``, ``n_q``, ``dim``, ``bootstrap``, ``seed``.
+        ``method`` the estimator's name or ``exact``; ``stderr``; ``interval``
+        (bias-aware); ``info`` with ``estimator``, ``n_p``, ``n_q``, ``dim``,
+        ``bootstrap``, ``seed``, ``check`` (the cross-check estimate), and
+        ``clipped`` / ``unreliable`` when they apply.
 
     Notes
     -----
@@ -353,18 +491,18 @@ def compare_samples(
     into label-aligned histograms and compared exactly: the result is the
     divergence between the two empirical distributions (infinite KL when a
     value of one set never occurs in the other). Everything else is estimated
-    with :func:`klcli.knn.knn_divergences`; negative KL estimates (possible
-    for nearly equal distributions) are reported as 0 with a note.
+    with :func:`klcli.sample_estimators.estimate_divergences`; an estimate
+    outside the valid range (a negative KL for nearly equal distributions) is
+    clipped, with the raw value under ``clipped`` and a note.
 
-    Standard errors: a resample draws half of each set *without* replacement
-    and the spread of the B half-sample estimates is reported (the delete-half
-    jackknife: for a mean of n terms its variance equals that of the
-    full-sample estimate). Resampling with replacement would create exact
-    duplicates, which a nearest-neighbour estimator sees as zero distances:
-    in our 2-D Gaussian checks those replicates were centred near 0.8 for a
-    true 0.2 and their spread was twice the true one, while half-samples gave
-    1.2–1.35 times the true spread (conservative). It costs about B/2 times the
-    estimate itself.
+    Standard errors: every estimate is a mean of per-point terms, and the
+    default standard error is their standard deviation over √n. With B ≥ 2, a
+    resample draws half of each set *without* replacement and the spread of
+    the B half-sample estimates is reported (the delete-half jackknife: for a
+    mean of n terms its variance equals that of the full-sample estimate).
+    Resampling with replacement would create exact duplicates, which a
+    nearest-neighbour estimator sees as zero distances. It costs about B/2
+    times the estimate itself.
 
     Examples
     --------
@@ -374,6 +512,7 @@ def compare_samples(
     >>> c.method["kl_pq"], round(c.values["kl_pq"], 6)
     ('exact', 0.143841)
     """
+    bootstrap = DEFAULT_BOOTSTRAP if bootstrap is None else bootstrap
     k = _check_options(k, bootstrap, seed)
     if p.is_labels != q.is_labels:
         labelled, numeric = (p, q) if p.is_labels else (q, p)
@@ -384,7 +523,16 @@ def compare_samples(
         )
     if _is_discrete(p, q):
         return _compare_counts(p, q, bootstrap, seed)
-    return _compare_knn(p, q, k, standardize, bootstrap, seed)
+    for s in (p, q):
+        largest = float(np.abs(s.values).max()) if s.n else 0.0
+        if largest > MAX_ABS_VALUE:
+            raise InputError(
+                f"{s.source}: a value of magnitude {largest:.3g} is beyond the estimators' range (±{MAX_ABS_VALUE:.0e}: "
+                "squared distances and covariances would overflow float64); rescale the data"
+            )
+    from klcli.sample_estimators import compare_continuous
+
+    return compare_continuous(p, q, k, estimator, standardize, bootstrap, seed, progress)
 
 
 def _check_options(k: int | None, bootstrap: int, seed: int | None) -> int:
@@ -430,67 +578,3 @@ def _compare_counts(p: SampleSet, q: SampleSet, bootstrap: int, seed: int | None
         notes.append("no resampling for counted samples: the values are exact for the empirical distributions")
     info = {"n_p": p.n, "n_q": q.n, "dim": 1, "categories": len(categories), "bootstrap": 0, "seed": seed}
     return Comparison.from_nats(values, method="exact", info=info, notes=notes)
-
-
-def _compare_knn(p: SampleSet, q: SampleSet, k: int, standardize: bool, bootstrap: int, seed: int | None) -> Comparison:
-    for s in (p, q):
-        if s.n < k + 1:
-            raise InputError(f"{s.source}: {s.n} samples; the kNN estimator with `k`={k} needs at least {k + 1}")
-        if np.all(s.values == s.values[0]):
-            raise InputError(f"{s.source}: all {s.n} samples are identical; they have no density to estimate from")
-        largest = float(np.abs(s.values).max())
-        if largest > KNN_MAX_ABS:
-            raise InputError(
-                f"{s.source}: a value of magnitude {largest:.3g} is beyond the kNN estimator's range (±{KNN_MAX_ABS:.0e}: "
-                "squared distances and spreads would overflow float64); rescale the data"
-            )
-    if bootstrap and min(p.n, q.n) // 2 < k + 1:
-        raise InputError(
-            f"{p.source if p.n <= q.n else q.source}: too few samples for `bootstrap` half-samples "
-            f"with `k`={k} (each half needs at least {k + 1})"
-        )
-    x, y = p.values, q.values
-    scale = np.concatenate([x, y]).std(axis=0)
-    if np.any(scale == 0):
-        j = int(np.argmax(scale == 0))
-        raise InputError(
-            f"column {j} has the same value in every row of {p.source} and {q.source}; "
-            "it has no density: leave it out with `columns`"
-        )
-    if standardize:
-        x, y = x / scale, y / scale
-    rng = np.random.default_rng(seed)
-    raw, ties = knn_divergences(x, y, k, rng=rng)
-    stderr: dict[str, float] = {}
-    if bootstrap:
-        reps = np.array([
-            list(knn_divergences(x[_half(len(x), rng)], y[_half(len(y), rng)], k, rng=rng)[0].values())
-            for _ in range(bootstrap)
-        ])
-        stderr = dict(zip(raw, reps.std(axis=0, ddof=1).tolist()))
-    values = dict(raw)
-    notes = [f"kNN estimate with k={k}" + (", dimensions standardised" if standardize else "")]
-    for key in ("kl_pq", "kl_qp"):
-        if values[key] < 0:
-            notes.append(f"{key} estimate {values[key]:.3g} is below 0 (sampling noise); reported as 0")
-            values[key] = 0.0
-    if ties:
-        notes.append(
-            f"{ties} point(s) had duplicates at distance 0: their first positive distance was used and all "
-            "neighbours inside each radius counted (Wang et al. 2009); the estimator assumes continuous data"
-        )
-    if p.dim > 3:
-        notes.append(f"in {p.dim} dimensions kNN estimates can be biased by tens of percent unless n is very large")
-    notes.append(
-        f"standard errors from {bootstrap} half-sample resamples" if bootstrap
-        else "no standard errors: pass a bootstrap count (e.g. 20) to estimate them"
-    )
-    info = {
-        "k": k, "n_p": p.n, "n_q": q.n, "dim": p.dim, "bootstrap": bootstrap, "seed": seed,
-        "standardize": standardize, "ties": ties,
-    }
-    return Comparison.from_nats(values, method="knn", stderr=stderr, info=info, notes=notes)
-
-
-def _half(n: int, rng: np.random.Generator) -> np.ndarray:
-    return rng.choice(n, n // 2, replace=False)

@@ -85,6 +85,10 @@ def read_source(
     if text == "-":
         data = (stdin or sys.stdin.buffer).read()
         return parse_bytes(data, name="<stdin>", fmt=input_format or sniff_format(data), column=column, key=key)
+    if text.lower().endswith(".safetensors") or (":" in text and not os.path.exists(text)):
+        tensor = _read_tensor(text, key)  # file.safetensors[:NAME], file.npz:NAME
+        if tensor is not None:
+            return tensor
     if os.path.isfile(text):
         fmt = input_format or EXTENSIONS.get(os.path.splitext(text)[1].lower())
         if fmt is None:
@@ -271,6 +275,19 @@ def _read_numpy(source: bytes | str, *, name: str, fmt: str, key: str | None):
     if array.size == 0:
         raise InputError(f"{name}: empty array")
     return Histogram(np.asarray(array, dtype=np.float64), name=name, kind=fmt)
+
+
+def _read_tensor(text: str, key: str | None) -> Histogram | None:
+    """A whole tensor named like ``file.safetensors:NAME`` as a histogram (3-D: rows over two axes)."""
+    from klcli.tensors import open_tensor, read_array
+
+    tensor = open_tensor(text, key)
+    if tensor is None:
+        return None
+    if not 1 <= len(tensor.shape) <= 3 or 0 in tensor.shape:
+        raise InputError(f"{tensor.name}: expected a 1-D histogram or a 2-D/3-D batch (one per row), got shape {tensor.shape}")
+    values = read_array(tensor, np.float64)
+    return Histogram(values.reshape(-1, tensor.width) if values.ndim == 3 else values, name=tensor.name, kind="tensor")
 
 
 def _read_parquet(source, *, column: str | None, name: str | None = None) -> Histogram:
