@@ -386,3 +386,51 @@ def test_help_and_readme_examples_run():
     out = cli("batch", "-r", ref, daily_dir, "--fail-above", "0.1", "--metric", "js", "-f", "json")
     assert out.exit_code == 1
     assert cli("batch", "--pairwise", daily_dir, "--cluster", "--base", "2").exit_code == 0
+
+
+@pytest.mark.parametrize("per_block", [1, 3, 256])
+def test_block_reading_gives_what_file_by_file_reading_gives(tmp_path, monkeypatch, per_block):
+    """Plain files read a block at a time, every other file by the ordinary reader: same results, same errors."""
+    from klcli import blockread
+
+    texts = {
+        "plain.csv": "1\n2\n3\n",
+        "normalised.txt": "0.25\n0.25\n0.5\n",
+        "header.csv": "count\n1\n1\n2\n",
+        "comment.csv": "# made by hand\n1\n2\n3\n",
+        "crlf.csv": "3\r\n2\r\n1\r\n",
+        "negative.csv": "1\n-2\n3\n",
+        "nan.csv": "1\nnan\n3\n",
+        "zero.csv": "0\n0\n0\n",
+        "short.csv": "1\n2\n",
+        "word.csv": "1\nx\n3\n",
+        "blank.csv": "1\n\n2\n3\n",
+        "q_zero.csv": "1\n1\n1\n",
+        "huge.csv": "1e308\n1e308\n1\n",
+        "floats.csv": "0.1\n0.7\n0.30000000000000004\n",
+        "near.csv": "1.0000000001\n1\n1e-300\n",
+        "missing.csv": None,
+    }
+    files = []
+    for name, text in texts.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        files.append(str(tmp_path / name))
+    reference = "2,2,0"
+    monkeypatch.setattr(blockread, "FILES_PER_BLOCK", per_block)
+    careful = []
+    read_histogram = core.read_histogram
+    monkeypatch.setattr(core, "read_histogram", lambda path, options: careful.append(os.path.basename(path)) or read_histogram(path, options))
+    by_blocks = core.compare_batch(reference, files, keep_going=True)
+    by_reader = set(texts) - {"plain.csv", "normalised.txt", "q_zero.csv", "floats.csv", "near.csv", "short.csv"}
+    if per_block == 1:  # a block holding a cell that is not a number goes to the reader as a whole
+        assert sorted(careful) == sorted(by_reader)
+    assert by_reader <= set(careful)
+    monkeypatch.setattr(core, "_by_blocks", lambda options, side: False)
+    by_file = core.compare_batch(reference, files, keep_going=True)
+    for a, b in zip(by_blocks, by_file):
+        assert a.error == b.error, a.file
+        assert (a.comparison is None) == (b.comparison is None), a.file
+        if a.comparison is not None:
+            assert a.comparison.values == b.comparison.values and a.comparison.notes == b.comparison.notes, a.file
+    assert sum(r.failed for r in by_file) == 7

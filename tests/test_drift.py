@@ -432,3 +432,13 @@ def test_footer_shortcut_needs_many_row_groups_and_numeric_columns(tmp_path):
     assert local._profile_from_footer(reference, plan_columns(reference, reference, DriftOptions())) is None
     only_x = plan_columns(reference, reference, DriftOptions(columns=["x"]))
     assert local._profile_from_footer(reference, only_x) is None  # 10 row groups hold fewer rows than the sample
+
+
+def test_a_csv_row_longer_than_a_block_says_how_to_read_it(tmp_path, monkeypatch):
+    """Blocks are 1 MiB (memory stays flat); a longer row names the limit that raises them."""
+    path = tmp_path / "wide.csv"
+    path.write_text("x,y\n" + "1.5,a\n" * 300_000 + "2.5," + "b" * (3 << 20) + "\n")
+    with pytest.raises(InputError, match=r"wide.csv: a row after row \d+ is longer than 1,048,576 bytes; .*KLCLI_MAX_LINE_BYTES"):
+        check_drift(open_table(str(path)), open_table(str(path)))
+    monkeypatch.setenv("KLCLI_MAX_LINE_BYTES", "8M")
+    assert check_drift(open_table(str(path)), open_table(str(path))).columns

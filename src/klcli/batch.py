@@ -35,7 +35,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from klcli import discrete
-from klcli.compare import CompareOptions, exact_normalisation, pair_sides, prepare_side
+from klcli.compare import CompareOptions, Side, exact_normalisation, pair_sides, prepare_side
 from klcli.errors import InputError, KlcliError, UsageError
 from klcli.result import VALUE_KEYS, Comparison, parse_base
 from klcli.sources import EXTENSIONS, Histogram, read_source
@@ -176,6 +176,59 @@ def _read_in_order(files: Sequence[str], options: CompareOptions, jobs: int | No
             yield outcome
 
 
+def _by_blocks(options: CompareOptions, reference: Side) -> bool:
+    """Whether the files can be read in blocks (:mod:`klcli.blockread`): plain weights against a 1-D positional reference."""
+    return (
+        options.from_ == "probs"
+        and not options.smooth
+        and options.column is None
+        and options.key is None
+        and options.input_format in (None, "csv", "tsv", "txt")
+        and reference.values.ndim == 1
+        and reference.labels is None
+    )
+
+
+def _read_blocks(files: Sequence[str], options: CompareOptions, jobs: int | None) -> Iterator[Side | Histogram | KlcliError]:
+    """Like :func:`_read_in_order`, a block of files per worker; plain files come prepared.
+
+    A plain file yields the :class:`~klcli.compare.Side` that
+    :func:`klcli.compare.prepare_side` would give; any other file, the
+    outcome of :func:`read_histogram`, read in the same worker.
+    """
+    from klcli.blockread import FILES_PER_BLOCK, read_block
+
+    jobs = min(jobs or os.cpu_count() or 1, 8)
+
+    def read(paths: Sequence[str]) -> list:
+        rows = read_block(paths)
+        outcomes: list = [None] * len(paths)
+        for i, side in enumerate(rows):
+            if side is not None:
+                side.name = paths[i]
+                outcomes[i] = side
+            else:
+                try:
+                    outcomes[i] = read_histogram(paths[i], options)
+                except KlcliError as error:
+                    outcomes[i] = error
+        return outcomes
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        window: deque = deque()
+        starts = iter(range(0, len(files), FILES_PER_BLOCK))
+        for start in starts:
+            window.append(pool.submit(read, files[start : start + FILES_PER_BLOCK]))
+            if len(window) >= 2 * jobs:
+                break
+        while window:
+            outcomes = window.popleft().result()
+            for start in starts:
+                window.append(pool.submit(read, files[start : start + FILES_PER_BLOCK]))
+                break
+            yield from outcomes
+
+
 def _message(path: str, error: KlcliError) -> str:
     """The error's message, prefixed with the file when it does not name it."""
     text = str(error)
@@ -232,12 +285,16 @@ def compare_batch(
     reference_side = prepare_side(q, options, "Q")  # validated once, before any file
     results: list[FileResult] = [FileResult(path) for path in files]
     blocks = _Blocks(options, results)
-    for index, outcome in enumerate(_read_in_order(files, options, jobs)):
+    if _by_blocks(options, reference_side):
+        outcomes = _read_blocks(files, options, jobs)
+    else:
+        outcomes = _read_in_order(files, options, jobs)
+    for index, outcome in enumerate(outcomes):
         path = files[index]
         try:
             if isinstance(outcome, KlcliError):
                 raise outcome
-            p_side = prepare_side(outcome, options, "P")
+            p_side = outcome if isinstance(outcome, Side) else prepare_side(outcome, options, "P")
             blocks.add(index, pair_sides(p_side, reference_side, options), (p_side, reference_side))
         except KlcliError as error:
             if not keep_going:

@@ -13,6 +13,7 @@ bad weight is reported as ``counts.csv: line 7: negative weight -3``.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import os
@@ -24,16 +25,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from klcli import delimited
 from klcli.errors import InputError, UsageError
 from klcli.reading import check_line_length, reading
 
 INPUT_FORMATS = ("csv", "tsv", "txt", "json", "npy", "npz", "parquet")
+DELIMITERS = {"csv": ",", "tsv": "\t", "txt": None}
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".json": "json", ".npy": "npy", ".npz": "npz", ".parquet": "parquet", ".pq": "parquet"}
 
 #: Header names that mark the first of two numeric columns as labels (``bin,count``).
 LABEL_HEADERS = {"label", "labels", "category", "categories", "bin", "bins", "key", "name", "class", "token", "id", "value"}
 
-_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _INLINE = re.compile(r"^\s*\[?\s*[-+0-9.eE\s,;\[\]]+\]?\s*$|^\s*[-+]?inf")
 _SPEC = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_-]*\s*\(")  # half-normal(2) is a spec too
 
@@ -169,6 +171,10 @@ def sniff_format(data: bytes) -> str:
 def read_file(path: str, *, fmt: str, column: str | None = None, key: str | None = None) -> Histogram:
     """Read one file of a known format."""
     try:
+        if fmt in DELIMITERS and os.path.getsize(path) >= delimited.ARROW_MIN_BYTES:
+            fast = _read_delimited_fast(path, name=path, fmt=fmt, column=column)
+            if fast is not None:
+                return fast
         if fmt == "parquet":
             return _read_parquet(path, column=column)
         if fmt in ("npy", "npz"):  # straight from the file: no copy of the bytes
@@ -188,13 +194,30 @@ def parse_bytes(data: bytes, *, name: str, fmt: str, column: str | None = None, 
         return _read_numpy(data, name=name, fmt=fmt, key=key)
     if fmt == "parquet":
         return _read_parquet(io.BytesIO(data), column=column, name=name)
-    expected = "JSON: a list of numbers or an object {label: weight}" if fmt == "json" else "UTF-8 text with one weight per line, or label,weight columns"
+    if fmt in DELIMITERS and len(data) >= delimited.ARROW_MIN_BYTES:
+        fast = _read_delimited_fast(data, name=name, fmt=fmt, column=column)
+        if fast is not None:
+            return fast
+    expected = "JSON: a list of numbers or an object {label: weight}" if fmt == "json" else _TEXT_EXPECTED
     check_line_length(data, name)
     with reading(name, expected):
         text = data.decode("utf-8-sig")
         if fmt == "json":
             return _read_json(text, name=name)
-        return _read_delimited(text, name=name, delimiter={"csv": ",", "tsv": "\t"}.get(fmt), column=column)
+        return _read_delimited(text, name=name, delimiter=DELIMITERS.get(fmt), column=column)
+
+
+_TEXT_EXPECTED = "UTF-8 text with one weight per line, or label,weight columns"
+
+
+def _read_delimited_fast(source: str | bytes, *, name: str, fmt: str, column: str | None) -> Histogram | None:
+    """Large text through pyarrow's parser (:func:`klcli.delimited.read_columns`), or None for the careful one."""
+    with reading(name, _TEXT_EXPECTED):
+        read = delimited.read_columns(source, delimiter=DELIMITERS[fmt])
+    if read is None:
+        return None
+    header, columns, lines = read
+    return _histogram_from_columns(header, columns, lines, name=name, kind="csv", column=column, row_word="line")
 
 
 def _read_json(text: str, *, name: str):
@@ -328,19 +351,19 @@ def _read_delimited(text: str, *, name: str, delimiter: str | None, column: str 
         if column is not None and column not in (header, "0"):
             raise InputError(f"{name}: no column {column!r} (it has {header or 'one unnamed column'})")
         return Histogram(values, name=name, kind="csv", lines=lines)
-    numbered = [(i + 1, line) for i, line in enumerate(text.split("\n")) if line.strip() and not line.lstrip().startswith("#")]
+    numbered = [(i + 1, line) for i, line in enumerate(text.split("\n")) if not delimited.is_comment(line)]
     if not numbered:
         raise InputError(f"{name}: empty file")
     if delimiter is None:  # .txt: commas, tabs or runs of spaces
-        first = numbered[0][1]
-        delimiter = "\t" if "\t" in first else "," if "," in first else None
-    rows = [[_unquote(c) for c in (line.split(delimiter) if delimiter else line.split())] for _, line in numbered]
+        delimiter = delimited.txt_delimiter(numbered[0][1])
+    unquote = delimited.unquote
+    rows = [[unquote(c) for c in (line.split(delimiter) if delimiter else line.split())] for _, line in numbered]
     width = len(rows[-1])
     for (line_no, _), row in zip(numbered, rows):
         if len(row) != width:
             raise InputError(f"{name}: line {line_no}: ragged row with {len(row)} cells where the others have {width}")
     header = None
-    if all(not _NUMBER.match(c) and c.lower() not in ("nan", "inf", "-inf", "+inf") for c in rows[0]):
+    if delimited.is_header(rows[0]):
         header, rows, numbered = rows[0], rows[1:], numbered[1:]
         if not rows:
             raise InputError(f"{name}: a header but no data rows")
@@ -362,7 +385,7 @@ def _single_column_fast(text: str):
     header = None
     first, _, rest = body.partition("\n")
     first = first.strip()
-    if not _NUMBER.match(first):
+    if not delimited.NUMBER.match(first):
         if " " in first or not first or first.lower() in ("nan", "inf", "-inf", "+inf"):
             return None
         header, body = first, rest
@@ -402,13 +425,6 @@ def _parse_numbers(body: str) -> np.ndarray | None:
 _INT_EXACT = 1 << 53
 
 
-def _unquote(cell: str) -> str:
-    cell = cell.strip()
-    if len(cell) >= 2 and cell[0] == cell[-1] and cell[0] in "\"'":
-        return cell[1:-1]
-    return cell
-
-
 def _column_values(cells: tuple[str, ...]) -> np.ndarray:
     """A float array when every cell is a number, else the cells as an object array."""
     try:
@@ -431,12 +447,12 @@ def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, col
         else:
             raise InputError(f"{name}: no column {column!r} (columns: {', '.join(names)})")
         if index != 0 and columns[0].dtype == object:
-            labels = [str(v) for v in columns[0]]
+            labels = _label_list(columns[0])
     elif len(columns) == 1:
         index = 0
     elif len(columns) == 2 and (columns[0].dtype == object or names[0].strip().lower() in LABEL_HEADERS):
         index = 1
-        labels = [_label(v) for v in columns[0]]
+        labels = _label_list(columns[0])
     elif len(numeric) == 1 and len(columns) == 2:
         index = numeric[0]
     else:
@@ -455,11 +471,15 @@ def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, col
             raise InputError(f"{name}: column {shown!r} holds numbers written as text; expected a numeric column of weights")
         raise InputError(f"{name}: {row_word} {lines[bad]}, column {shown}: {values[bad]!r} is not a number" if values[bad] != "" else f"{name}: {row_word} {lines[bad]}, column {shown}: empty cell")
     if labels is not None:
-        duplicates = {label for label in labels if labels.count(label) > 1} if len(labels) < 10_000 else set()
-        if len(labels) >= 10_000 and len(set(labels)) != len(labels):
-            duplicates = {"(several)"}
+        if isinstance(labels, delimited.Labels):
+            duplicates = labels.duplicates()
+        elif len(labels) < 10_000:
+            duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        else:
+            duplicates = [] if len(set(labels)) == len(labels) else ["(several)"]
         if duplicates:
-            raise InputError(f"{name}: label {sorted(duplicates)[0]!r} appears more than once")
+            shown = duplicates[0] if len(labels) < 10_000 else "(several)"
+            raise InputError(f"{name}: label {shown!r} appears more than once")
     return Histogram(np.asarray(values, dtype=np.float64), name=name, kind=kind, labels=labels, lines=lines)
 
 
@@ -474,6 +494,15 @@ def is_number(value: Any) -> bool:
         return True
     except (TypeError, ValueError):
         return False
+
+
+def _label_list(column) -> list[str] | delimited.Labels:
+    """The labels of a column: text as it is, numbers as :func:`_label` writes them."""
+    if isinstance(column, delimited.Labels):
+        return column
+    if column.dtype == object:
+        return [str(v) for v in column]
+    return [_label(v) for v in column]
 
 
 def _label(value: Any) -> str:
@@ -539,11 +568,30 @@ def align(p: Binned, q: Binned) -> tuple[np.ndarray, np.ndarray, list[str] | Non
         if p.values.ndim == 2 and q.values.ndim == 2 and p.values.shape[0] != q.values.shape[0]:
             raise InputError(f"{p.name} has {p.values.shape[0]} rows but {q.name} has {q.values.shape[0]}")
         return p.values, q.values, None
-    assert q.labels is not None  # both are labelled
-    labels = list(dict.fromkeys(p.labels + q.labels))
-    index = {label: i for i, label in enumerate(labels)}
-    pv = np.zeros(len(labels))
-    qv = np.zeros(len(labels))
-    pv[[index[label] for label in p.labels]] = p.values
-    qv[[index[label] for label in q.labels]] = q.values
+    if p.labels == q.labels:
+        return p.values, q.values, p.labels
+    labels, q_index = union_labels(p.labels, q.labels)
+    pv = np.zeros(p.values.shape[:-1] + (len(labels),))
+    qv = np.zeros(q.values.shape[:-1] + (len(labels),))
+    pv[..., : len(p.labels)] = p.values
+    qv[..., q_index] = q.values
     return pv, qv, labels
+
+
+def union_labels(first, second) -> tuple[list[str], np.ndarray]:
+    """The labels of ``first`` then those of ``second`` not in it, and where each of ``second`` went.
+
+    The loops run in C (``dict``, ``map``); labels read by pyarrow are
+    joined by its hash table instead (:class:`klcli.delimited.Labels`).
+
+    >>> labels, index = union_labels(["a", "b"], ["c", "a"])
+    >>> labels, index.tolist()
+    (['a', 'b', 'c'], [2, 0])
+    """
+    if isinstance(first, delimited.Labels) and isinstance(second, delimited.Labels):
+        return delimited.union_labels(first, second)
+    position = dict(zip(first, range(len(first))))
+    index = np.fromiter(map(position.get, second, itertools.repeat(-1)), dtype=np.intp, count=len(second))
+    new = index < 0
+    index[new] = np.arange(len(first), len(first) + int(new.sum()))
+    return first + list(itertools.compress(second, new.tolist())), index
