@@ -19,7 +19,7 @@ from klcli.errors import InputError, UsageError
 from klcli.result import Comparison, parse_base
 from klcli.sources import Histogram, align, check_weights, read_source
 
-FROM_MODES = ("probs", "logprobs", "logits", "samples")
+FROM_MODES = ("probs", "logprobs", "logits", "samples", "sampled-logprobs")
 ENGINES = ("auto", "exact", "closed", "quad", "mc")
 
 
@@ -43,6 +43,9 @@ class CompareOptions:
     bootstrap: int | None = None
     standardize: bool = True
     columns: list[str] | None = None
+    drawn_from: str = "p"
+    group: str | None = None
+    mask: str | None = None
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -71,6 +74,13 @@ def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = N
         raise UsageError("only one of P and Q can be read from standard input")
     if options.from_ == "samples":
         return _compare_sample_files(p_text, q_text, options).in_base(options.base)
+    if options.from_ == "sampled-logprobs":
+        from klcli.sampled import estimators_in_base
+
+        comparison = _compare_sampled_logprobs(p_text, q_text, options, stdin)
+        return estimators_in_base(comparison.in_base(options.base), parse_base(options.base)[1])
+    if options.drawn_from != "p" or options.group is not None or options.mask is not None:
+        raise UsageError("--drawn-from, --group and --mask apply to --from sampled-logprobs")
     if options.k is not None or options.bootstrap is not None or options.columns or not options.standardize:
         raise UsageError("--k, --bootstrap, --columns and --no-standardize apply to --from samples")
     read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
@@ -113,6 +123,38 @@ def _compare_sample_files(p_text: str, q_text: str, options: CompareOptions) -> 
     if note:
         comparison.notes = [n for n in comparison.notes if "standard error" not in n] + [note]
     return comparison
+
+
+def _compare_sampled_logprobs(p_text: str, q_text: str, options: CompareOptions, stdin) -> Comparison:
+    """``--from sampled-logprobs``: log p(xᵢ) and log q(xᵢ) of the same draws (RL/RLHF logs)."""
+    from klcli.sampled import estimate_sampled
+
+    if options.smooth is not None or options.temperature != 1.0 or options.engine != "auto" or options.device:
+        raise UsageError("--smooth, --temperature, --engine and --device do not apply to --from sampled-logprobs")
+    if "-" in (options.group, options.mask) and "-" in (p_text, q_text):
+        raise UsageError("only one source can be read from standard input")
+    read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
+
+    def column(text: str, role: str) -> np.ndarray:
+        source = read_source(text, role=role, **read)
+        if not isinstance(source, Histogram):
+            raise InputError(f"{role}: --from sampled-logprobs reads numbers (one log-probability per draw), not the spec {text!r}")
+        if source.labels is not None:
+            raise InputError(f"{source.name}: expected one column of log-probabilities, got labelled rows")
+        return source.values
+
+    extra = {}
+    for option, text in (("groups", options.group), ("mask", options.mask)):
+        if text is not None:
+            extra[option] = column(text, f"--{'group' if option == 'groups' else option}")
+    return estimate_sampled(
+        column(p_text, "P"), column(q_text, "Q"), drawn_from=options.drawn_from, reduction=options.reduction,
+        names=(_role_name(p_text, "P"), _role_name(q_text, "Q")), **extra,
+    )
+
+
+def _role_name(text: str, role: str) -> str:
+    return f"{role} ({'stdin' if text == '-' else text})"
 
 
 def _compare_specs(p, q, options: CompareOptions) -> Comparison:

@@ -37,6 +37,9 @@ def compare(
     bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", help="--from samples: half-sample resamples for standard errors (default 20 up to 100,000 samples, else 0).", min=0)] = None,
     standardize: Annotated[bool, typer.Option("--standardize/--no-standardize", help="--from samples: scale each dimension by its pooled standard deviation.")] = True,
     columns: Annotated[Optional[str], typer.Option("--columns", help="--from samples: comma-separated columns (names, or 0-based indices) to use.")] = None,
+    drawn_from: Annotated[o.DrawnFrom, typer.Option("--drawn-from", help="--from sampled-logprobs: the side the draws were taken from.")] = o.DrawnFrom.p,
+    group: Annotated[Optional[str], typer.Option("--group", help="--from sampled-logprobs: a source of sequence ids, one per row; log-ratios are summed per sequence.", metavar="SRC")] = None,
+    mask: Annotated[Optional[str], typer.Option("--mask", help="--from sampled-logprobs: a source of 0/1 per row; rows with 0 (padding) are dropped.", metavar="SRC")] = None,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -47,6 +50,7 @@ def compare(
       klcli compare student.npy teacher.npy --from logits -T 2
       klcli compare 'normal(0,1)' 'studentt(df=3)'
       klcli compare before.csv after.csv --from samples --k 5
+      klcli compare logp_policy.npy logp_ref.npy --from sampled-logprobs --group seq.npy
     """
     from klcli.compare import CompareOptions, compare_sources
     from klcli.render import print_comparison
@@ -58,6 +62,7 @@ def compare(
         input_format=input_format.value if input_format else None,
         k=k, bootstrap=bootstrap, standardize=standardize,
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
+        drawn_from=drawn_from.value, group=group, mask=mask,
     )
     comparison = compare_sources(p, q, options)
     print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q))
