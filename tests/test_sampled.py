@@ -187,3 +187,23 @@ def test_cli_bad_input_exits_2(cli, tmp_path):
     assert result.exit_code == 2 and "same draws" in result.stderr and "Traceback" not in result.stderr
     result = cli("compare", "0.1,0.9", "0.5,0.5", "--group", tmp_path / "a.npy")
     assert result.exit_code == 2 and "apply to --from sampled-logprobs" in result.stderr
+
+
+def test_spec_arguments_read_from_files(cli, tmp_path):
+    np.savez(tmp_path / "post.npz", mu=np.array([0.1, 0.2]), sigma=np.array([1.0, 2.0]))
+    np.save(tmp_path / "mu.npy", np.array([0.5, 0.5]))
+    (tmp_path / "sigma.csv").write_text("sigma\n1.5\n0.5\n")
+    from_files = cli("compare", f"normal(loc=@{tmp_path}/post.npz:mu, scale=@{tmp_path}/sigma.csv:sigma)", f"normal(loc=@{tmp_path}/mu.npy, scale=1)", "-f", "json")
+    inline = cli("compare", "normal(loc=[0.1, 0.2], scale=[1.5, 0.5])", "normal(loc=[0.5, 0.5], scale=1)", "-f", "json")
+    assert from_files.exit_code == 0, from_files.stderr
+    assert from_files.json()["kl_pq"] == inline.json()["kl_pq"]
+
+
+@pytest.mark.parametrize(
+    "argument, message",
+    [("@{d}/missing.npy", "no such file"), ("@{d}/post.npz:nope", "no array named 'nope'"), ("@", "expected a file path after '@'"), ("@{d}/post.npz", "")],
+)
+def test_bad_file_arguments_are_one_line_errors(cli, tmp_path, argument, message):
+    np.savez(tmp_path / "post.npz", mu=np.zeros(2), sigma=np.ones(2))
+    result = cli("compare", f"normal(loc={argument.format(d=tmp_path)}, scale=1)", "normal(0, 1)")
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
