@@ -92,14 +92,13 @@ def estimate_sampled(
         rho = other - sampler  # -inf where the other side gives the draw probability 0
     group_ids = None
     if groups is not None:
-        groups = _column(groups, "--group")
+        groups = _column(groups, "--group", dtype=None)
         _same_length(groups, log_p, "--group", names[0])
-        if not np.isfinite(groups).all():
+        if groups.dtype.kind not in "iub" and not np.isfinite(groups).all():
             raise InputError("--group: group ids must be finite numbers")
         if keep is not None:
-            groups = groups[keep]
-        group_ids, inverse = np.unique(groups, return_inverse=True)
-        rho = _group_sums(rho[keep] if keep is not None else rho, inverse, group_ids.size)
+            groups, rho = groups[keep], rho[keep]
+        group_ids, rho = group_sums(rho, groups)
     elif keep is not None:
         rho = rho[keep]
     if rho.size < 2:
@@ -107,8 +106,8 @@ def estimate_sampled(
     return _comparison(rho, drawn_from, reduction, group_ids)
 
 
-def _column(values, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
+def _column(values, name: str, dtype=float) -> np.ndarray:
+    array = np.asarray(values, dtype=dtype)
     if array.ndim == 2 and 1 in array.shape:
         array = array.ravel()
     if array.ndim != 1:
@@ -123,6 +122,8 @@ def _same_length(values: np.ndarray, reference: np.ndarray, name: str, reference
 
 def _check_logprobs(values: np.ndarray, name: str, keep, *, sampler: bool) -> None:
     """NaN and +inf are never log-probabilities; -inf is impossible for the sampler's own draws."""
+    if np.isfinite(values).all():  # the common case, one pass
+        return
     checked = values if keep is None else np.where(keep, values, 0.0)
     bad = np.isnan(checked) | np.isposinf(checked)
     if sampler:
@@ -134,13 +135,22 @@ def _check_logprobs(values: np.ndarray, name: str, keep, *, sampler: bool) -> No
         raise InputError(f"{name}: row {row + 1}: log-probability {value} ({why})")
 
 
-def _group_sums(rho: np.ndarray, inverse: np.ndarray, count: int) -> np.ndarray:
-    """Sum per group; a group holding a -inf log-ratio sums to -inf."""
-    finite = np.isfinite(rho)
-    sums = np.bincount(inverse[finite], weights=rho[finite], minlength=count)
-    if not finite.all():
-        sums[np.unique(inverse[~finite])] = -np.inf
-    return sums
+def group_sums(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct group ids (sorted) and the sum of ``values`` in each.
+
+    Ids that are small non-negative integers (the usual sequence index) are
+    summed with one ``bincount``; others are sorted first. A sum with a -inf
+    term is -inf.
+
+    >>> group_sums(np.array([1.0, 2.0, 4.0]), np.array([5, 3, 5]))
+    (array([3, 5]), array([2., 5.]))
+    """
+    if groups.size and groups.min() >= 0 and groups.max() <= 2 * groups.size + 1_000_000 and np.all(groups == np.floor(groups)):
+        ids = groups.astype(np.int64)
+        present = np.bincount(ids) > 0
+        return np.flatnonzero(present), np.bincount(ids, weights=values)[present]
+    group_ids, inverse = np.unique(groups, return_inverse=True)
+    return group_ids, np.bincount(inverse, weights=values, minlength=group_ids.size)
 
 
 def _terms(rho: np.ndarray) -> dict[str, np.ndarray]:
