@@ -26,6 +26,8 @@ True
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: Above this k̂ a standard error of an importance average is not to be trusted.
@@ -45,7 +47,7 @@ def pareto_khat(log_weights: np.ndarray) -> float:
     if np.isposinf(log_w).any():
         return float("inf")
     s = log_w.size
-    tail = int(min(0.2 * s, 3 * np.sqrt(s)))
+    tail = math.ceil(min(0.2 * s, 3 * math.sqrt(s)))
     if tail < 5:
         return float("nan")
     top = np.partition(log_w, s - tail - 1)[s - tail - 1 :]
