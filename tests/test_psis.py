@@ -7,7 +7,7 @@ import pytest
 
 from klcli.psis import pareto_khat
 
-#: arviz.psislw(log_weights)[1] for the inputs :func: draws.
+#: ``arviz.psislw(log_weights)[1]`` for the inputs that :func:`cases` draws.
 ARVIZ_KHAT = {
     "pareto0.5_1000": 1.572110978121971,
     "pareto0.5_10000": 2.064162165976190,
