@@ -180,8 +180,8 @@ def test_json_non_number(tmp_path):
 
 
 def test_npy_that_is_not_one(tmp_path):
-    assert "not a valid NPY" in fails(write(tmp_path, "p.npy", b"\x93NUMPY garbage"), "1,2")
-    assert "not a valid NPY" in fails(write(tmp_path, "q.npy", b"hello"), "1,2")
+    assert "NPY format version 32.103; expected version 1.0 or 2.0" in fails(write(tmp_path, "p.npy", b"\x93NUMPY garbage"), "1,2")
+    assert "starts neither like an NPY array nor like an NPZ archive" in fails(write(tmp_path, "q.npy", b"hello"), "1,2")
 
 
 def test_npy_with_objects_is_never_unpickled(tmp_path):
@@ -229,11 +229,13 @@ def test_binary_csv(tmp_path):
     assert "not UTF-8" in fails(write(tmp_path, "p.csv", b"\xff\xfe\x00\x01"), "1,2")
 
 
-def test_debug_shows_the_traceback():
-    with pytest.raises(Exception, match="negative weight"):
-        from klcli.cli import app
+def test_debug_shows_the_traceback_and_still_exits_2(capsys):
+    from klcli.cli import app
 
-        app(["--debug", "compare", "1,-2", "1,2"], standalone_mode=False)
+    assert app(["--debug", "compare", "1,-2", "1,2"], standalone_mode=False) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "raise InputError" in err
+    assert err.strip().splitlines()[-1] == "klcli: error: 1,-2: index 1: negative weight -2.0"
 
 
 def test_labelled_logits_need_the_same_labels(tmp_path):

@@ -418,13 +418,18 @@ def log_softmax(x, *, temperature: float = 1.0, axis: int = -1) -> np.ndarray:
     """
     if not (math.isfinite(temperature) and temperature > 0):
         raise UsageError(f"`--temperature` must be a positive number, not {temperature!r}")
-    z = np.asarray(x, dtype=np.float64) / temperature
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        z = x / temperature
     if np.isnan(z).any() or np.isposinf(z).any():
+        if not (np.isnan(x).any() or np.isposinf(x).any()):
+            raise InputError(f"logits divided by the temperature {temperature:g} overflow float64; use a larger --temperature")
         raise InputError("logits must be finite numbers or -inf")
     shift = np.max(z, axis=axis, keepdims=True)
     if np.any(np.isneginf(shift)):
         raise InputError("a row of logits is -inf everywhere: it has no probability mass")
-    z = z - shift
+    with np.errstate(over="ignore"):  # a logit 1.8e308 below the row's largest is -inf: probability 0, as it should be
+        z = z - shift
     with np.errstate(divide="ignore"):
         return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 

@@ -159,6 +159,26 @@ def console(stderr: bool = False):
     return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False, markup=False)
 
 
+def print_table(table) -> None:
+    """Print a rich table on stdout, its text from the data escaped first.
+
+    Titles, captions (notes) and plain-text cells can hold file names, labels
+    and column names: their control and bidi characters are spelled out
+    (:func:`klcli.text.escape_terminal`), line by line, so the table's own
+    line breaks stay. Styled cells (``rich.text.Text``) are klcli's own words.
+    """
+    from klcli.text import escape_terminal
+
+    def lines(text):
+        return "\n".join(escape_terminal(line) for line in text.split("\n")) if isinstance(text, str) else text
+
+    table.title, table.caption = lines(table.title), lines(table.caption)
+    for column in table.columns:
+        column.header = lines(column.header)
+        column._cells = [escape_terminal(cell) if isinstance(cell, str) else cell for cell in column._cells]
+    console().print(table)
+
+
 def comparison_table(c: Comparison, *, p_name: str, q_name: str):
     """A rich table of every value, its method and standard error, with notes below."""
     from rich.table import Table
@@ -206,7 +226,7 @@ def print_comparison(c: Comparison, fmt: str, *, p_name: str, q_name: str) -> No
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(comparison_rows(c), keys=["row"] if _is_batch(c) else None))
     else:
-        console().print(comparison_table(c, p_name=p_name, q_name=q_name))
+        print_table(comparison_table(c, p_name=p_name, q_name=q_name))
 
 
 def _is_batch(c: Comparison) -> bool:
@@ -277,7 +297,7 @@ def print_batch(results, fmt: str, *, reference: str, base: str, total: int) -> 
     elif fmt == "csv":
         sys.stdout.write(records_to_csv(batch_records(results, reference=reference), keys=["file"]))
     else:
-        console().print(batch_table(results, reference=reference, base=base, total=total))
+        print_table(batch_table(results, reference=reference, base=base, total=total))
 
 
 def pairwise_record(m) -> dict:
@@ -327,7 +347,7 @@ def print_pairwise(m, fmt: str) -> None:
     elif fmt == "csv":
         sys.stdout.write(pairwise_csv(m))
     else:
-        console().print(pairwise_table(m))
+        print_table(pairwise_table(m))
 
 
 class DelayedProgress:
@@ -486,4 +506,4 @@ def print_drift(report: dict, fmt: str, *, reference: str, current: str) -> None
     elif fmt == "markdown":
         sys.stdout.write(drift_markdown(report, reference=reference, current=current))
     else:
-        console().print(drift_table(report, reference=reference, current=current))
+        print_table(drift_table(report, reference=reference, current=current))

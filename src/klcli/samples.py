@@ -37,12 +37,17 @@ import numpy as np
 from klcli.discrete import divergences
 from klcli.errors import InputError, UsageError
 from klcli.knn import DEFAULT_K, knn_divergences
+from klcli.reading import check_line_length, reading
 from klcli.result import Comparison
-from klcli.sources import is_number
+from klcli.sources import arrow_column, is_number
 
 #: 1-D integer samples with at most this many distinct values (over P and Q
 #: together) are compared as exact histograms of counts; text labels always are.
 MAX_DISCRETE_VALUES = 50
+
+#: Largest sample magnitude the kNN estimator takes: squared distances of such
+#: values (and sums of them over dimensions) stay within float64.
+KNN_MAX_ABS = 1e150
 
 _TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": None}
 
@@ -142,10 +147,9 @@ def read_samples(path: str | os.PathLike[str], *, columns: list[str] | None = No
 
 
 def _load_npy(name: str) -> np.ndarray:
-    try:
-        array = np.load(name, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{name}: not a readable .npy array of numbers or text ({exc})") from None
+    from klcli.npyio import load
+
+    array = load(name, name=name)
     if array.ndim not in (1, 2):
         raise InputError(f"{name}: expected a 1-D or 2-D array of samples, found shape {array.shape}")
     return array
@@ -154,38 +158,47 @@ def _load_npy(name: str) -> np.ndarray:
 def _load_parquet(name: str) -> Any:
     import pandas as pd
 
-    try:
-        return pd.read_parquet(name)
-    except ImportError:
-        raise InputError(f"{name}: reading Parquet needs pyarrow (the 'parquet' extra)") from None
-    except Exception as exc:  # pyarrow raises many types for corrupt files
-        raise InputError(f"{name}: not a readable Parquet file ({exc})") from None
+    with reading(name, "a Parquet table of samples, one column per dimension"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(name)
+        frame = {}
+        for column, chunked in zip(table.column_names, table.columns):
+            values = arrow_column(chunked)
+            if values is None:
+                raise InputError(f"{name}: column {column!r} is a Parquet {chunked.type} column; expected numbers, or text labels")
+            frame[column] = values
+        return pd.DataFrame(frame)
 
 
 def _load_text(name: str, sep: str | None) -> tuple[Any, int]:
     """Read a delimited text file; return the frame and the file line of its first row."""
     import pandas as pd
 
-    with open(name, newline="", encoding="utf-8", errors="replace") as handle:
-        head = [line for line in (handle.readline(), handle.readline()) if line.strip()]
-    if not head:
-        raise InputError(f"{name}: the file is empty")
-    if sep is None:
-        sep = "," if "," in head[0] else "\t" if "\t" in head[0] else r"\s+"
-    cells = [_split(line, sep) for line in head]
-    header: int | None = None
-    if not all(is_number(c) for c in cells[0]):
-        if len(cells) == 1 or any(not is_number(a) and is_number(b) for a, b in zip(*cells)):
-            header = 0
-    try:
-        frame = pd.read_csv(name, sep=sep, header=header, skip_blank_lines=False, engine="c")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name}: cannot parse as delimited text ({str(exc).strip()})") from None
+    with reading(name, "delimited UTF-8 text, one sample per line"):
+        with open(name, "rb") as handle:
+            check_line_length(iter(lambda: handle.read(1 << 20), b""), name)
+        with open(name, newline="", encoding="utf-8") as handle:
+            blank = 0  # leading blank lines
+            line = handle.readline()
+            while line and not line.strip():
+                blank, line = blank + 1, handle.readline()
+            head = [text for text in (line, handle.readline()) if text.strip()]
+        if not head:
+            raise InputError(f"{name}: the file is empty")
+        if sep is None:
+            sep = "," if "," in head[0] else "\t" if "\t" in head[0] else r"\s+"
+        cells = [_split(text, sep) for text in head]
+        header: int | None = None
+        if not all(is_number(c) for c in cells[0]):
+            if len(cells) == 1 or any(not is_number(a) and is_number(b) for a, b in zip(*cells)):
+                header = 0
+        frame = pd.read_csv(name, sep=sep, header=header, skiprows=blank, skip_blank_lines=False, engine="c")
     frame = _drop_trailing_blank_rows(frame)
     if header is None and len(frame) > 1 and _text_header(frame):
         frame = _drop_trailing_blank_rows(frame.iloc[1:].set_axis([str(v) for v in frame.iloc[0]], axis=1))
-        return frame.reset_index(drop=True), 2
-    return frame, 1 if header is None else 2
+        return frame.reset_index(drop=True), blank + 2
+    return frame, blank + (1 if header is None else 2)
 
 
 def _split(line: str, sep: str) -> list[str]:
@@ -393,7 +406,8 @@ def _is_discrete(p: SampleSet, q: SampleSet) -> bool:
     if p.dim != 1:
         return False
     both = np.concatenate([p.values[:, 0], q.values[:, 0]])
-    return bool(np.all(both == np.round(both))) and np.unique(both).size <= MAX_DISCRETE_VALUES
+    integers = bool(np.all(both == np.round(both))) and np.abs(both).max() < 2.0**63  # int64 shows them
+    return integers and np.unique(both).size <= MAX_DISCRETE_VALUES
 
 
 def _compare_counts(p: SampleSet, q: SampleSet, bootstrap: int, seed: int | None) -> Comparison:
@@ -424,6 +438,12 @@ def _compare_knn(p: SampleSet, q: SampleSet, k: int, standardize: bool, bootstra
             raise InputError(f"{s.source}: {s.n} samples; the kNN estimator with `k`={k} needs at least {k + 1}")
         if np.all(s.values == s.values[0]):
             raise InputError(f"{s.source}: all {s.n} samples are identical; they have no density to estimate from")
+        largest = float(np.abs(s.values).max())
+        if largest > KNN_MAX_ABS:
+            raise InputError(
+                f"{s.source}: a value of magnitude {largest:.3g} is beyond the kNN estimator's range (±{KNN_MAX_ABS:.0e}: "
+                "squared distances and spreads would overflow float64); rescale the data"
+            )
     if bootstrap and min(p.n, q.n) // 2 < k + 1:
         raise InputError(
             f"{p.source if p.n <= q.n else q.source}: too few samples for `bootstrap` half-samples "

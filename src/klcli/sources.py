@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from klcli.errors import InputError, UsageError
+from klcli.reading import check_line_length, reading
 
 INPUT_FORMATS = ("csv", "tsv", "txt", "json", "npy", "npz", "parquet")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".json": "json", ".npy": "npy", ".npz": "npz", ".parquet": "parquet", ".pq": "parquet"}
@@ -85,7 +86,7 @@ def read_source(
     if os.path.isfile(text):
         fmt = input_format or EXTENSIONS.get(os.path.splitext(text)[1].lower())
         if fmt is None:
-            with open(text, "rb") as handle:
+            with reading(text, "a readable file"), open(text, "rb") as handle:
                 fmt = sniff_format(handle.read(512))
         return read_file(text, fmt=fmt, column=column, key=key)
     if os.path.isdir(text):
@@ -173,13 +174,13 @@ def parse_bytes(data: bytes, *, name: str, fmt: str, column: str | None = None, 
         return _read_numpy(data, name=name, fmt=fmt, key=key)
     if fmt == "parquet":
         return _read_parquet(io.BytesIO(data), column=column, name=name)
-    try:
+    expected = "JSON: a list of numbers or an object {label: weight}" if fmt == "json" else "UTF-8 text with one weight per line, or label,weight columns"
+    check_line_length(data, name)
+    with reading(name, expected):
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{name}: not UTF-8 text (byte {error.start}); is it a binary file?") from None
-    if fmt == "json":
-        return _read_json(text, name=name)
-    return _read_delimited(text, name=name, delimiter={"csv": ",", "tsv": "\t"}.get(fmt), column=column)
+        if fmt == "json":
+            return _read_json(text, name=name)
+        return _read_delimited(text, name=name, delimiter={"csv": ",", "tsv": "\t"}.get(fmt), column=column)
 
 
 def _read_json(text: str, *, name: str):
@@ -194,8 +195,13 @@ def _read_json(text: str, *, name: str):
     def no_constants(token):
         raise InputError(f"{name}: {token} is not valid JSON (write numbers only, or null-free data)")
 
+    def float_integer(digits):
+        if len(digits) > 400:  # beyond float64 either way; int() refuses beyond 4300 digits
+            raise InputError(f"{name}: an integer with {len(digits)} digits is far beyond the float64 range (about 1.8e308)")
+        return float(digits)
+
     try:
-        obj = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        obj = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants, parse_int=float_integer)
     except json.JSONDecodeError as error:
         raise InputError(f"{name}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
     if isinstance(obj, dict) and "family" in obj:
@@ -215,6 +221,8 @@ def _read_json(text: str, *, name: str):
             lengths = {len(row) for row in obj}
             if len(lengths) > 1:
                 raise InputError(f"{name}: ragged rows: the lists have lengths {sorted(lengths)}")
+            if lengths == {0}:
+                raise InputError(f"{name}: the rows are empty lists; expected a list of numbers, or a list of rows of numbers")
             values = [[_json_number(v, name, f"row {i}, column {j}") for j, v in enumerate(row)] for i, row in enumerate(obj)]
         else:
             values = [_json_number(v, name, f"index {i}") for i, v in enumerate(obj)]
@@ -230,40 +238,9 @@ def _json_number(value: Any, name: str, where: str) -> float:
 
 def _read_numpy(source: bytes | str, *, name: str, fmt: str, key: str | None):
     """Read an NPY/NPZ array from bytes or from a path (never unpickling)."""
-    if isinstance(source, str):
-        with open(source, "rb") as handle:
-            head = handle.read(6)
-        if not head.strip():
-            raise InputError(f"{name}: empty file")
-    else:
-        head = source[:6]
-    if not head.startswith((b"\x93NUMPY", b"PK\x03\x04")):
-        raise InputError(f"{name}: not a valid {fmt.upper()} file (it does not start with an NPY or NPZ header)")
-    try:
-        loaded = np.load(io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False)
-    except ValueError as error:
-        if "pickle" in str(error).lower() or "object" in str(error).lower():
-            raise InputError(f"{name}: holds Python objects; only numeric arrays are read (pickles are never loaded)") from None
-        raise InputError(f"{name}: not a valid {fmt.upper()} file ({error})") from None
-    except (OSError, EOFError) as error:
-        raise InputError(f"{name}: not a valid {fmt.upper()} file ({error})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.keys())
-            if key is None:
-                if len(keys) != 1:
-                    raise InputError(f"{name}: holds several arrays ({', '.join(keys)}): choose one with --key")
-                key = keys[0]
-            elif key not in keys:
-                raise InputError(f"{name}: no array named {key!r} (it holds {', '.join(keys)})")
-            try:
-                array = loaded[key]
-            except ValueError:
-                raise InputError(f"{name}: array {key!r} holds Python objects; only numeric arrays are read") from None
-    else:
-        array = loaded
-        if key is not None:
-            raise UsageError(f"--key applies to .npz files; {name} is a single array")
+    from klcli.npyio import load
+
+    array = load(source, name=name, key=key)
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
         raise InputError(f"{name}: expected a real numeric array, got dtype {array.dtype}")
     if array.ndim not in (1, 2):
@@ -275,26 +252,41 @@ def _read_numpy(source: bytes | str, *, name: str, fmt: str, key: str | None):
 
 def _read_parquet(source, *, column: str | None, name: str | None = None) -> Histogram:
     name = name or str(source)
-    try:
-        import pandas as pd
+    with reading(name, "a Parquet table"):  # names and types are decoded lazily: they fail here too
+        import pyarrow.parquet as pq
 
-        frame = pd.read_parquet(source)
-    except ImportError as error:
-        raise InputError(f"{name}: reading Parquet needs pyarrow, a dependency of klcli: pip install pyarrow ({error})") from None
-    except Exception as error:  # pyarrow raises its own error types
-        raise InputError(f"{name}: not a valid Parquet file ({error})") from None
-    if frame.empty:
-        raise InputError(f"{name}: empty table")
-    header = [str(c) for c in frame.columns]
-    columns = []
-    for c in frame.columns:
-        series = frame[c]
-        if series.dtype.kind in "biuf":
-            columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
-        else:
-            columns.append(series.astype(str).to_numpy(dtype=object))
-    lines = np.arange(1, len(frame) + 1)
-    return _histogram_from_columns(header, columns, lines, name=name, kind="parquet", column=column, row_word="row")
+        table = pq.read_table(source)
+        if table.num_rows == 0 or table.num_columns == 0:
+            raise InputError(f"{name}: empty table")
+        header = [str(c) for c in table.column_names]
+        columns, types = [], {}
+        for i, chunked in enumerate(table.columns):
+            values = arrow_column(chunked)
+            if values is None or values.dtype == object:
+                types[i] = f"a Parquet {chunked.type} column"
+            columns.append(np.full(table.num_rows, "", dtype=object) if values is None else values)
+    lines = np.arange(1, table.num_rows + 1)
+    return _histogram_from_columns(header, columns, lines, name=name, kind="parquet", column=column, row_word="row", types=types)
+
+
+def arrow_column(chunked) -> np.ndarray | None:
+    """A pyarrow column as float64 (numbers, booleans, decimals; null is NaN), as text, or None.
+
+    Text (string or dictionary-encoded string) comes back as an object array of
+    ``str`` (null is ``""``); a binary, list, struct, map, date... column as None:
+    it is neither weights nor labels.
+    """
+    import pyarrow as pa
+
+    kind = chunked.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+        chunked = chunked.cast(kind)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind):
+        return chunked.cast(pa.float64()).to_numpy()
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return np.array(chunked.fill_null("").to_pylist(), dtype=object)
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -398,8 +390,11 @@ def _column_values(cells: tuple[str, ...]) -> np.ndarray:
         return np.array(cells, dtype=object)
 
 
-def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, column: str | None, row_word: str) -> Histogram:
-    """Pick the weight column (and the label column) of a parsed table."""
+def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, column: str | None, row_word: str, types: dict[int, str] | None = None) -> Histogram:
+    """Pick the weight column (and the label column) of a parsed table.
+
+    ``types`` describes the typed columns (Parquet) that hold no numbers, by index.
+    """
     names = list(header) if header is not None else [str(i) for i in range(len(columns))]
     numeric = [i for i, c in enumerate(columns) if c.dtype != object]
     labels = None
@@ -421,9 +416,16 @@ def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, col
         candidates = [names[i] for i in numeric] or names
         raise InputError(f"{name}: has several columns ({', '.join(candidates)}): choose the weights with --column NAME")
     values = columns[index]
+    shown = names[index] if header is not None else f"{index + 1}"
+    types = types or {}
+    if index in types:
+        raise InputError(f"{name}: column {shown!r} is {types[index]}; expected numbers (integers, floats or decimals) as weights")
+    if labels is not None and 0 in types and "string" not in types[0]:
+        raise InputError(f"{name}: column {names[0]!r} is {types[0]}; expected text or numbers as labels")
     if values.dtype == object:
-        bad = next(i for i, v in enumerate(values) if not is_number(v))
-        shown = names[index] if header is not None else f"{index + 1}"
+        bad = next((i for i, v in enumerate(values) if not is_number(v)), None)
+        if bad is None:  # every cell reads as a number on its own, but not the column as a whole
+            raise InputError(f"{name}: column {shown!r} holds numbers written as text; expected a numeric column of weights")
         raise InputError(f"{name}: {row_word} {lines[bad]}, column {shown}: {values[bad]!r} is not a number" if values[bad] != "" else f"{name}: {row_word} {lines[bad]}, column {shown}: empty cell")
     if labels is not None:
         duplicates = {label for label in labels if labels.count(label) > 1} if len(labels) < 10_000 else set()
@@ -464,15 +466,17 @@ def check_weights(h: Histogram) -> np.ndarray:
     Returns the sum of each row (of the whole histogram when it is 1-D), kept as a last axis.
     """
     values = h.values
-    totals = values.sum(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # an overflowing sum is reported below
+        totals = values.sum(axis=-1, keepdims=True)
     if not (values.min() >= 0 and np.isfinite(totals).all()):  # two reductions when all is well
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             index = tuple(int(i) for i in np.argwhere(bad)[0])
             value = values[index]
             kind = "NaN" if math.isnan(value) else "infinite" if math.isinf(value) else "negative"
-            raise InputError(f"{h.name}: {h.where(index)}: {kind} weight {_show(value)}")
-        raise InputError(f"{h.name}: the weights overflow when summed")
+            hint = " (a number beyond about 1.8e308 reads as infinite)" if kind == "infinite" else ""
+            raise InputError(f"{h.name}: {h.where(index)}: {kind} weight {_show(value)}{hint}")
+        raise InputError(f"{h.name}: the weights sum beyond the float64 range (about 1.8e308); divide them by a common factor")
     if (totals == 0).any():
         where = f" (row {int(np.argmax(totals.ravel() == 0))})" if values.ndim == 2 else ""
         raise InputError(f"{h.name}: all weights are zero{where}: it is not a distribution")

@@ -30,11 +30,14 @@ Examples
 from __future__ import annotations
 
 import difflib
+import json
+import math
 import re
 from typing import Any
 
 from klcli.errors import InputError
 from klcli.families import ALIASES, FAMILIES, Distribution, Mixture
+from klcli.text import shorten
 
 _SPEC_SHAPE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_\-]*\s*\(.*\)\s*", re.DOTALL)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
@@ -56,7 +59,10 @@ def parse_spec(text: str) -> Distribution:
         family (with the known ones and a close match), or a bad parameter.
     """
     parser = _Parser(text)
-    distribution = parser.spec()
+    try:
+        distribution = parser.spec()
+    except RecursionError:
+        raise InputError(f"bad spec {shorten(text, 80)!r}: nested too deeply") from None
     parser.skip_space()
     if parser.position < len(text):
         parser.fail(f"unexpected {text[parser.position]!r} after the closing parenthesis")
@@ -89,9 +95,44 @@ def spec_from_mapping(obj: dict[str, Any]) -> Distribution:
             for c in components
         ]
     for key, value in kwargs.items():
-        if isinstance(value, (str, dict)) and key != "components":
-            raise InputError(f"Expected parameter {key} of {cls.name}(...) to be a number or a list of numbers, but found {value!r}")
-    return cls(**kwargs)
+        if key != "components":
+            _check_json_numbers(value, key, cls.name)
+    return construct(cls, (), kwargs)
+
+
+def _check_json_numbers(value: Any, key: str, family: str, index: tuple[int, ...] = ()) -> None:
+    """Refuse anything but numbers and (nested) lists of numbers in a JSON parameter.
+
+    >>> _check_json_numbers([1, [2, None]], "scale", "lognormal")
+    Traceback (most recent call last):
+    klcli.errors.InputError: Expected parameter scale of lognormal(...) to be a number or a list of numbers, but found null (at index 1, 1)
+    """
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json_numbers(item, key, family, (*index, i))
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        shown = "null" if value is None else json.dumps(value) if isinstance(value, bool) else repr(shorten(str(value), 60))
+        where = f" (at index {', '.join(map(str, index))})" if index else ""
+        raise InputError(f"Expected parameter {key} of {family}(...) to be a number or a list of numbers, but found {shown}{where}")
+
+
+def construct(cls: type[Distribution], args: tuple | list, kwargs: dict[str, Any]) -> Distribution:
+    """``cls(*args, **kwargs)``, with a missing, extra or repeated argument said in words.
+
+    >>> construct(Mixture, (1, 2, 3), {})
+    Traceback (most recent call last):
+    klcli.errors.InputError: mixture() takes at most 2 positional arguments (weights, components), but 3 were given; e.g. mixture([1, 3], [normal(0, 1), normal(4, 1)])
+    """
+    hint = "; e.g. mixture([1, 3], [normal(0, 1), normal(4, 1)])" if cls is Mixture else ""
+    try:
+        Distribution._bind(cls, tuple(args), dict(kwargs))  # reads class attributes only: checks the signature first
+        return cls(*args, **kwargs)
+    except InputError as error:
+        if hint and str(error).startswith("mixture()"):
+            raise InputError(f"{error}{hint}") from None
+        raise
+    except TypeError as error:  # a signature the check above does not know
+        raise InputError(f"{cls.name}(...) cannot take these arguments ({error}){hint}") from None
 
 
 def family_class(name: str) -> type[Distribution]:
@@ -142,7 +183,7 @@ class _Parser:
         self.position = 0
 
     def fail(self, message: str) -> None:
-        raise InputError(f"bad spec {self.text!r}: {message} at column {self.position + 1}")
+        raise InputError(f"bad spec {shorten(self.text, 120)!r}: {message} at column {self.position + 1}")
 
     def skip_space(self) -> None:
         while self.position < len(self.text) and self.text[self.position].isspace():
@@ -194,7 +235,7 @@ class _Parser:
                 self.unexpected()
         self.position += 1
         try:
-            return cls(*args, **kwargs)
+            return construct(cls, args, kwargs)
         except InputError as error:
             if start == 0:
                 raise
@@ -244,8 +285,11 @@ class _Parser:
             return items
         number = _NUMBER.match(self.text, self.position)
         if number and not _NAME.match(self.text, number.end()):
+            value = float(number.group())
+            if math.isinf(value) and "inf" not in number.group().lower():
+                self.fail(f"the number {shorten(number.group(), 48)!r} is beyond the float64 range (about ±1.8e308)")
             self.position = number.end()
-            return float(number.group())
+            return value
         if _NAME.match(self.text, self.position):
             save = self.position
             self.name()

@@ -9,51 +9,101 @@ becomes one line ``klcli: error: ...`` on stderr and exit code 2, unless
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
+import warnings
 
 import typer
 from typer.core import TyperGroup
 
 from klcli import __version__
 from klcli.errors import ExitCode, KlcliError
+from klcli.text import escape_terminal, shorten
 
 
 class KlcliGroup(TyperGroup):
-    """Typer group that maps every error to one stderr line and an exit code."""
+    """Typer group that maps every error to one stderr line and an exit code.
+
+    Text in the line is escaped (:func:`klcli.text.escape_terminal`) and cut to
+    a readable length, so a label or file name from the data cannot drive the
+    terminal. A numpy warning (overflow, invalid value) is never printed as
+    numpy words it: it becomes one ``klcli: warning:`` line. ``--debug`` adds
+    the traceback (and numpy's own warnings) and keeps the exit code.
+    """
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
-        try:
-            code = super().main(argv, prog_name or "klcli", complete_var, standalone_mode=False, **extra)
-        except KlcliError as error:
-            code = _fail(error, error.exit_code, debug)
-        except (typer.Exit, typer.Abort) as stop:
-            code = getattr(stop, "exit_code", ExitCode.BAD_INPUT)
-        except BrokenPipeError:  # `klcli ... | head`
-            sys.stderr.close()
-            code = ExitCode.OK
-        except Exception as error:
-            if type(error).__name__ == "NoArgsIsHelpError":
-                error.show()
-                code = ExitCode.BAD_INPUT
-            elif hasattr(error, "format_message") and hasattr(error, "exit_code"):
-                # click's usage errors (typer vendors click): unknown option, missing argument...
-                code = _fail(error.format_message(), ExitCode.BAD_INPUT, debug, error)
-            else:  # an error nothing above anticipated: still one line, no traceback
-                code = _fail(f"{type(error).__name__}: {error}", ExitCode.BAD_INPUT, debug, error)
+        prog_name = prog_name or "klcli"
+        complete_var = complete_var or f"_{prog_name.replace('-', '_').upper()}_COMPLETE"
+        with warnings.catch_warnings(record=not debug) as caught:
+            if not debug:
+                warnings.simplefilter("default")
+            code = self._run(argv, prog_name, complete_var, debug, **extra)
+        for message in _warning_lines(caught or []):
+            print(f"klcli: warning: {message}", file=sys.stderr)
         code = int(code or 0)
         if standalone_mode:
             sys.exit(code)
         return code
 
+    def _run(self, argv, prog_name, complete_var, debug, **extra) -> int:
+        if os.environ.get(complete_var):
+            return _fail(f"shell completion is not available; unset {complete_var}", ExitCode.BAD_INPUT, debug)
+        try:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except KlcliError as error:
+            return _fail(error, error.exit_code, debug, error)
+        except (typer.Exit, typer.Abort) as stop:
+            return getattr(stop, "exit_code", ExitCode.BAD_INPUT)
+        except BrokenPipeError:  # `klcli ... | head`
+            sys.stderr.close()
+            return ExitCode.OK
+        except MemoryError as error:
+            return _fail("out of memory: the inputs are too large for this machine's memory", ExitCode.BAD_INPUT, debug, error)
+        except Exception as error:
+            if type(error).__name__ == "NoArgsIsHelpError":
+                error.show()
+                return ExitCode.BAD_INPUT
+            if hasattr(error, "format_message") and hasattr(error, "exit_code"):
+                # click's usage errors (typer vendors click): unknown option, missing argument...
+                return _fail(error.format_message(), ExitCode.BAD_INPUT, debug, error)
+            # an error nothing above anticipated: a bug, still one line and exit 2
+            return _fail(f"internal error: {error or type(error).__name__} ({type(error).__name__}); run with --debug for the traceback, and please report it", ExitCode.BAD_INPUT, debug, error)
+
 
 def _fail(message, code: int, debug: bool, error: BaseException | None = None) -> int:
-    if debug:
-        raise error if error is not None else message
-    text = str(message).strip().splitlines()
-    print(f"klcli: error: {text[0] if text else type(message).__name__}", file=sys.stderr)
+    """Print ``klcli: error: MESSAGE`` (after the traceback under ``--debug``) and return ``code``."""
+    if debug and error is not None:
+        traceback.print_exception(error, file=sys.stderr)
+    print(f"klcli: error: {error_line(message)}", file=sys.stderr)
     return int(code)
+
+
+def error_line(message: object) -> str:
+    """``message`` as one safe line: escaped, and cut to at most 2,000 characters.
+
+    >>> error_line("bad label 'a\\x1b[2Jb'\\nsecond line")
+    "bad label 'a\\\\x1b[2Jb'\\\\nsecond line"
+    """
+    return escape_terminal(shorten(str(message).strip(), 2000)) or "unknown error"
+
+
+def _warning_lines(caught) -> list[str]:
+    """One line per distinct warning: numpy's floating-point warnings said in words."""
+    lines = []
+    for record in caught:
+        text = str(record.message)
+        if issubclass(record.category, RuntimeWarning) and "encountered in" in text:
+            what = text.split(" encountered in", 1)[0]
+            text = f"numerical {what} in a computation; a value may be inaccurate or infinite (--debug shows where)"
+        elif not issubclass(record.category, (RuntimeWarning, UserWarning)):
+            continue  # deprecation and future warnings are for developers
+        line = error_line(text)
+        if line not in lines:
+            lines.append(line)
+    return lines
 
 
 app = typer.Typer(

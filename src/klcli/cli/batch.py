@@ -11,6 +11,7 @@ from klcli.cli import app
 from klcli.cli import options as o
 from klcli.cli.compare import check_metric
 from klcli.errors import ExitCode, InputError, UsageError
+from klcli.text import escape_terminal
 
 Files = Annotated[Optional[list[str]], typer.Argument(help="Histogram files (P), or directories of them (sorted by name).", show_default=False)]
 Reference = Annotated[Optional[str], typer.Option("--reference", "-r", help="Q, the reference every FILE is compared with.", metavar="REF")]
@@ -107,5 +108,5 @@ def batch(
     if over:
         print(f"klcli: {metric} exceeds {fail_above:g} for {len(over)} {'pair' if pairwise else 'file'}(s):", file=sys.stderr)
         for line in over:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {escape_terminal(line)}", file=sys.stderr)
         raise typer.Exit(ExitCode.THRESHOLD)
