@@ -11,6 +11,7 @@ from klcli.families import (
     Categorical,
     Cauchy,
     Chi2,
+    ContinuousBernoulli,
     Dirichlet,
     Exponential,
     Gamma,
@@ -18,18 +19,24 @@ from klcli.families import (
     Gumbel,
     HalfCauchy,
     HalfNormal,
+    InverseGamma,
+    Kumaraswamy,
     Laplace,
     Logistic,
     LogNormal,
+    LowRankMultivariateNormal,
+    Multinomial,
     MultivariateNormal,
     NegativeBinomial,
     Normal,
+    OneHotCategorical,
     Pareto,
     Poisson,
     StudentT,
     Uniform,
     VonMises,
     Weibull,
+    Wishart,
 )
 
 #: two instances per family: (the usual P, the usual Q)
@@ -61,6 +68,19 @@ EXAMPLES = {
     MultivariateNormal: [
         MultivariateNormal([0.1, -0.2], covariance_matrix=[[1.5, 0.4], [0.4, 0.9]]),
         MultivariateNormal([0.3, 0.1], covariance_matrix=[[1.1, -0.2], [-0.2, 1.4]]),
+    ],
+    ContinuousBernoulli: [ContinuousBernoulli(0.3), ContinuousBernoulli(logits=0.9)],
+    Kumaraswamy: [Kumaraswamy(2.0, 3.0), Kumaraswamy(1.5, 0.8)],
+    InverseGamma: [InverseGamma(3.0, 2.0), InverseGamma(2.5, 1.2)],
+    OneHotCategorical: [OneHotCategorical([0.2, 0.3, 0.5]), OneHotCategorical(logits=[0.1, -1.0, 2.0])],
+    Multinomial: [Multinomial(4, [0.2, 0.3, 0.5]), Multinomial(4, logits=[0.1, -1.0, 2.0])],
+    LowRankMultivariateNormal: [
+        LowRankMultivariateNormal([0.1, -0.2], [[0.8], [0.3]], [0.9, 0.5]),
+        LowRankMultivariateNormal([0.3, 0.1], [[0.2, 0.5], [-0.4, 0.1]], [1.0, 1.2]),
+    ],
+    Wishart: [
+        Wishart(4.0, covariance_matrix=[[1.5, 0.4], [0.4, 0.9]]),
+        Wishart(3.5, covariance_matrix=[[1.1, -0.2], [-0.2, 1.4]]),
     ],
 }
 
@@ -99,11 +119,20 @@ def to_torch(distribution):
         "vonmises": lambda: td.VonMises(t(d.loc), t(d.concentration)),
         "dirichlet": lambda: td.Dirichlet(t(d.concentration)),
         "mvn": lambda: td.MultivariateNormal(t(d.loc), scale_tril=t(d.scale_tril)),
+        "continuousbernoulli": lambda: td.ContinuousBernoulli(logits=t(d.logits)),
+        "kumaraswamy": lambda: td.Kumaraswamy(t(d.concentration1), t(d.concentration0)),
+        "inversegamma": lambda: td.InverseGamma(t(d.concentration), t(d.rate)),
+        "onehotcategorical": lambda: td.OneHotCategorical(probs=t(d.probs)),
+        "multinomial": lambda: td.Multinomial(int(d.total_count), probs=t(d.probs)),
+        "lowrankmvn": lambda: td.LowRankMultivariateNormal(
+            t(d._low_rank["loc"]), t(d._low_rank["cov_factor"]), t(d._low_rank["cov_diag"])
+        ),
+        "wishart": lambda: td.Wishart(t(d.df), scale_tril=t(d.scale_tril)),
     }
     maker = makers.get(d.name)
     if maker is None:
         return None
     made = maker()
-    if d.event_shape and d.name not in ("dirichlet", "mvn"):
+    if d.event_shape and d.name not in ("dirichlet", "mvn", "onehotcategorical", "multinomial", "lowrankmvn", "wishart"):
         made = td.Independent(made, 1)
     return made

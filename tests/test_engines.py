@@ -235,8 +235,10 @@ def _has_torch():
         ("normal(0, 1)", "normal(0, 1)", {"seed": -1}, UsageError, "`--seed` must be a non-negative integer, not -1"),
         ("normal(0, 1)", "normal(0, 1)", {"device": "gpu"}, UsageError, "`--device` must be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
         ("normal(0, 1)", "poisson(1)", {}, InputError, "cannot compare the discrete poisson(rate=1) with the continuous normal(loc=0, scale=1)"),
-        ("normal(0, 1)", "normal([0, 1], 1)", {}, InputError,
-         "P and Q differ in dimension: normal(loc=0, scale=1) has 1 dimension but normal(loc=[0, 1], scale=1) has 2 dimensions"),
+        ("normal([0, 1, 2], 1)", "normal([0, 1], 1)", {}, InputError,
+         "the shapes of P and Q do not broadcast: normal(...) has 3 dimensions but normal(...) has 2 dimensions"),
+        ("mvn([0, 0], [[1, 0], [0, 1]])", "normal([0, 1, 2], 1)", {}, InputError,
+         "P and Q differ in dimension: mvn(loc=[0, 0], covariance_matrix=[[1, 0], [0, 1]]) has 2 dimensions but normal(loc=[0, 1, 2], scale=1) has 3 dimensions"),
     ],
 )
 def test_routing_errors(p, q, kwargs, error, message):

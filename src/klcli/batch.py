@@ -35,7 +35,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from klcli import discrete
-from klcli.compare import CompareOptions, pair_sides, prepare_side
+from klcli.compare import CompareOptions, exact_normalisation, pair_sides, prepare_side
 from klcli.errors import InputError, KlcliError, UsageError
 from klcli.result import VALUE_KEYS, Comparison, parse_base
 from klcli.sources import EXTENSIONS, Histogram, read_source
@@ -237,7 +237,8 @@ def compare_batch(
         try:
             if isinstance(outcome, KlcliError):
                 raise outcome
-            blocks.add(index, pair_sides(prepare_side(outcome, options, "P"), reference_side, options))
+            p_side = prepare_side(outcome, options, "P")
+            blocks.add(index, pair_sides(p_side, reference_side, options), (p_side, reference_side))
         except KlcliError as error:
             if not keep_going:
                 raise InputError(_message(path, error)) from None
@@ -264,13 +265,14 @@ class _Blocks:
     results: list[FileResult]
     pending: dict[int, list] = field(default_factory=dict)
 
-    def add(self, index: int, prepared: tuple) -> None:
+    def add(self, index: int, prepared: tuple, sides: tuple | None = None) -> None:
+        """``sides`` (the two prepared sides) let nearly equal files be renormalised exactly, as ``compare`` does."""
         p = prepared[0]
         if p.ndim == 2:  # a file holding a batch of rows: compared on its own, with --reduction
-            self.results[index].comparison = _finish(_compare_one(prepared, self.options), prepared, self.options)
+            self.results[index].comparison = _finish(_compare_one(prepared, self.options, sides), prepared, self.options)
             return
         rows = self.pending.setdefault(p.shape[0], [])
-        rows.append((index, prepared))
+        rows.append((index, prepared, sides))
         if len(rows) * p.shape[0] >= BLOCK_ELEMENTS:
             self.flush(p.shape[0])
 
@@ -280,19 +282,23 @@ class _Blocks:
 
     def flush(self, length: int) -> None:
         rows = self.pending.pop(length)
-        p = np.stack([prepared[0] for _, prepared in rows])
-        q = np.stack([prepared[1] for _, prepared in rows])
+        p = np.stack([prepared[0] for _, prepared, _ in rows])
+        q = np.stack([prepared[1] for _, prepared, _ in rows])
         with_logs = rows[0][1][2] is not None
-        log_p = np.stack([prepared[2] for _, prepared in rows]) if with_logs else None
-        log_q = np.stack([prepared[3] for _, prepared in rows]) if with_logs else None
+        log_p = np.stack([prepared[2] for _, prepared, _ in rows]) if with_logs else None
+        log_q = np.stack([prepared[3] for _, prepared, _ in rows]) if with_logs else None
         if self.options.device is None:
             raw = discrete.divergences(p, q, log_p=log_p, log_q=log_q)
         else:
             from klcli.engines.discrete_torch import divergences as divergences_on_device
 
             raw = divergences_on_device(p, q, device=self.options.device, log_p=log_p, log_q=log_q)
-        for i, (index, prepared) in enumerate(rows):
+        for i, (index, prepared, sides) in enumerate(rows):
             values = {key: float(raw[key][i]) for key in ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")}
+            exact = _exact_normalisation(prepared, sides, self.options)
+            if exact is not None and self.options.device is None and discrete.rounding_may_show(values):
+                exact_values = discrete.divergences(prepared[0], prepared[1], exact=exact)
+                values.update({key: float(exact_values[key]) for key in ("kl_pq", "kl_qp", "js")})
             comparison = Comparison.from_nats(values, method="exact")
             if math.isinf(values["kl_pq"]) or math.isinf(values["kl_qp"]):  # name the zero bins, as compare does
                 p_i, q_i, lp_i, lq_i, labels, _ = prepared
@@ -300,11 +306,19 @@ class _Blocks:
             self.results[index].comparison = _finish(comparison, prepared, self.options)
 
 
-def _compare_one(prepared: tuple, options: CompareOptions) -> Comparison:
+def _compare_one(prepared: tuple, options: CompareOptions, sides: tuple | None = None) -> Comparison:
     p, q, log_p, log_q, labels, _ = prepared
     return discrete.compare_probabilities(
-        p, q, reduction=options.reduction, log_p=log_p, log_q=log_q, labels=labels, device=options.device
+        p, q, reduction=options.reduction, log_p=log_p, log_q=log_q, labels=labels, device=options.device,
+        exact=_exact_normalisation(prepared, sides, options),
     )
+
+
+def _exact_normalisation(prepared: tuple, sides: tuple | None, options: CompareOptions):
+    """The raw weights behind a prepared pair (None when they were not kept)."""
+    if sides is None or prepared[2] is not None:
+        return None
+    return exact_normalisation(sides[0], sides[1], prepared[0], prepared[1], options)
 
 
 def _finish(comparison: Comparison, prepared: tuple, options: CompareOptions) -> Comparison:

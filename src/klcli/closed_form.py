@@ -6,9 +6,11 @@ positions of the registered classes in the two method resolution orders),
 and lookups are memoised. Pairs whose divergence is always infinite (P puts
 mass where Q has none) stack several decorators on one function.
 
-Every function receives two distributions and returns elementwise values;
-:func:`kl_divergence` sums them, so independent vectors
-(``normal(loc=[0, 1], scale=1)``) add up per dimension. Nearly equal
+Every function receives two distributions of one batch shape and returns
+elementwise values (shape ``batch_shape`` or ``batch_shape + event_shape``);
+:func:`kl_values` sums the event axis, so independent vectors
+(``normal(loc=[0, 1], scale=1)``) add up per dimension and a batch gives one
+value per member. Nearly equal
 distributions are handled without cancellation: every "r - 1 - log r" is
 computed as :func:`_exp_minus_one_minus` of ``log r``.
 
@@ -109,15 +111,31 @@ def kl_divergence(p: Distribution, q: Distribution) -> float:
     NoClosedForm
         If no formula is registered for the pair, or it does not cover these parameters.
     """
+    return float(kl_values(p, q))
+
+
+def kl_values(p: Distribution, q: Distribution) -> np.ndarray:
+    """KL(P‖Q) of every member of a batch (shape ``batch_shape``), in nats.
+
+    ``p`` and ``q`` must have the same batch shape (see
+    :func:`klcli.parametric.broadcast_pair`).
+
+    >>> from klcli.families import Categorical
+    >>> kl_values(Categorical([[0.1, 0.9], [0.5, 0.5]]), Categorical([0.5, 0.5]).expand((2,))).round(6).tolist()
+    [0.368064, 0.0]
+    """
     function = _lookup(type(p), type(q))
     if function is None:
         raise NoClosedForm(f"no closed form for {p.name}‖{q.name}")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         values = np.asarray(function(p, q), dtype=np.float64)
-    total = float(np.sum(values))
-    if math.isnan(total):
+        batch = tuple(p.batch_shape)
+        if values.ndim > len(batch):  # the event axis of independent dimensions
+            values = values.reshape(values.shape[: len(batch)] + (-1,)).sum(axis=-1)
+        totals = np.broadcast_to(values, batch)
+    if np.any(np.isnan(totals)):
         raise NoClosedForm(f"the closed form for {p.name}‖{q.name} is undefined for these parameters")
-    return max(total, 0.0)
+    return np.maximum(totals, 0.0)
 
 
 def pairs() -> list[tuple[str, str]]:
@@ -227,10 +245,11 @@ def _kl_beta_beta(p, q):
 @register_kl(Dirichlet, Dirichlet)
 def _kl_dirichlet_dirichlet(p, q):
     # http://bariskurt.com/kullback-leibler-divergence-between-two-dirichlet-and-beta-distributions/
-    sum_p, sum_q = p.concentration.sum(), q.concentration.sum()
+    sum_p, sum_q = p.concentration.sum(axis=-1), q.concentration.sum(axis=-1)
     t1 = special.gammaln(sum_p) - special.gammaln(sum_q)
-    t2 = np.sum(special.gammaln(p.concentration) - special.gammaln(q.concentration))
-    t3 = np.sum((p.concentration - q.concentration) * (special.digamma(p.concentration) - special.digamma(sum_p)))
+    t2 = np.sum(special.gammaln(p.concentration) - special.gammaln(q.concentration), axis=-1)
+    difference = special.digamma(p.concentration) - special.digamma(sum_p)[..., None]
+    t3 = np.sum((p.concentration - q.concentration) * difference, axis=-1)
     return t1 - t2 + t3
 
 
@@ -289,6 +308,8 @@ def _kl_mvn_mvn(p, q):
     # With M = L_q^-1 L_p (lower triangular, diagonal m_i = L_p,ii / L_q,ii) this is
     # 0.5 (sum_{i>j} M_ij^2 + sum_i (m_i^2 - 1 - 2 log m_i) + |L_q^-1 d|^2); M - I is solved
     # from L_p - L_q so that nearly equal covariances lose no digits.
+    if p.batch_shape:
+        return np.array([_kl_mvn_mvn(p.element(i), q.element(i)) for i in np.ndindex(*p.batch_shape)]).reshape(p.batch_shape)
     from scipy.linalg import solve_triangular
 
     difference = solve_triangular(q.scale_tril, p.scale_tril - q.scale_tril, lower=True, check_finite=False)
@@ -316,11 +337,17 @@ def _kl_binomial_binomial(p, q):
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p, q):
     # sum_k p_k log(p_k / q_k); a shorter probability vector is padded with zeros
-    size = max(p.probs.size, q.probs.size)
-    log_p = np.pad(p.log_probs, (0, size - p.probs.size), constant_values=-INF)
-    log_q = np.pad(q.log_probs, (0, size - q.probs.size), constant_values=-INF)
+    # (each member of a batch on its own)
+    size = max(p.probs.shape[-1], q.probs.shape[-1])
+    log_p = _pad_categories(p.log_probs, size)
+    log_q = _pad_categories(q.log_probs, size)
     probs = np.exp(log_p)
-    return np.sum(np.where(probs > 0, probs * (log_p - log_q), 0.0))
+    return np.sum(np.where(probs > 0, probs * (log_p - log_q), 0.0), axis=-1)
+
+
+def _pad_categories(log_probs: np.ndarray, size: int) -> np.ndarray:
+    padding = [(0, 0)] * (log_probs.ndim - 1) + [(0, size - log_probs.shape[-1])]
+    return np.pad(log_probs, padding, constant_values=-INF)
 
 
 @register_kl(Geometric, Geometric)
@@ -629,4 +656,8 @@ def _kl_uniform_laplace(p, q):
 @register_kl(Pareto, Beta)
 @register_kl(Pareto, Uniform)
 def _kl_infinite(p, q):
-    return np.full(p.event_shape, INF)
+    return np.full(p.shape, INF)
+
+
+# the newer families' pairs register themselves into the same registry
+from klcli import closed_form_more  # noqa: E402,F401

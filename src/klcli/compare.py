@@ -16,6 +16,7 @@ import numpy as np
 
 from klcli import discrete
 from klcli.errors import InputError, UsageError
+from klcli.renormalise import EXACT_NORMALISATION_MAX, ExactNormalisation
 from klcli.result import Comparison, parse_base
 from klcli.sources import Histogram, align, check_weights, read_source
 
@@ -163,7 +164,8 @@ def _compare_specs(p, q, options: CompareOptions) -> Comparison:
     from klcli.parametric import compare_distributions
 
     return compare_distributions(
-        p, q, engine=options.engine, samples=options.samples, seed=options.seed, device=options.device
+        p, q, engine=options.engine, samples=options.samples, seed=options.seed, device=options.device,
+        reduction=options.reduction,
     )
 
 
@@ -171,9 +173,11 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
     """Exact divergences of two histograms, read as ``options.from_`` says (nats)."""
     if options.engine not in ("auto", "exact"):
         raise UsageError(f"--engine {options.engine} applies to distribution specs; histograms are computed exactly (--engine exact)")
-    p_probs, q_probs, p_logs, q_logs, labels, notes = prepare_pair(p, q, options)
+    p_side, q_side = prepare_side(p, options, "P"), prepare_side(q, options, "Q")
+    p_probs, q_probs, p_logs, q_logs, labels, notes = pair_sides(p_side, q_side, options)
     comparison = discrete.compare_probabilities(
-        p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device
+        p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device,
+        exact=exact_normalisation(p_side, q_side, p_probs, q_probs, options),
     )
     comparison.notes[:0] = notes
     return comparison
@@ -192,6 +196,10 @@ class Side:
     labels: list[str] | None
     name: str
     notes: list[str]
+    #: ``--from probs`` up to :data:`klcli.renormalise.EXACT_NORMALISATION_MAX` entries: the raw
+    #: weights and their row sums (``values = weights / totals``), else None
+    weights: np.ndarray | None = None
+    totals: np.ndarray | None = None
 
 
 def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side:
@@ -210,6 +218,8 @@ def prepare_side(h: Histogram, options: CompareOptions, role: str = "P") -> Side
         if np.any(np.abs(totals - 1) > 1e-9):
             shown = f"{float(totals[0]):.6g}" if h.values.ndim == 1 else "values other than 1"
             notes.append(f"{role} was normalised: its weights summed to {shown}")
+        if h.values.size <= EXACT_NORMALISATION_MAX:
+            return Side(h.values / totals, None, h.labels, h.name, notes, h.values, totals)
         values = h.values if h.values.flags.writeable else h.values.copy()
         return Side(np.divide(values, totals, out=values), None, h.labels, h.name, notes)
     bad = np.isnan(h.values) | np.isposinf(h.values)
@@ -249,6 +259,14 @@ def pair_sides(p: Side, q: Side, options: CompareOptions):
     if options.temperature != 1.0:
         notes.append(f"temperature T = {options.temperature:g}: softmax({options.from_} / T) on both sides")
     return pv, qv, lp, lq, labels, notes
+
+
+def exact_normalisation(p: Side, q: Side, p_probs, q_probs, options: CompareOptions):
+    """The raw weights behind the paired probabilities (None without them, or after smoothing)."""
+    if p.weights is None or q.weights is None or options.smooth:
+        return None
+    wp, wq, _ = align(replace(p, values=p.weights), replace(q, values=q.weights))
+    return ExactNormalisation(wp, wq, p_probs, q_probs, p.totals, q.totals)
 
 
 def prepare_pair(p: Histogram, q: Histogram, options: CompareOptions):

@@ -77,7 +77,7 @@ SERIES_J = [1 / 45, 1 / 28, 1 / 15, 1 / 6, 1.0]  # Σ u^k / ((2k+1)(k+1))
 REDUCTIONS = ("batchmean", "sum", "none")
 
 
-def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict:
+def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None, exact=None) -> dict:
     """KL both ways, JS and (optionally) the entropies of normalised distributions.
 
     Parameters
@@ -92,6 +92,10 @@ def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict
         ``p`` and ``q`` themselves (log-softmax outputs): the log-ratios are
         then taken from them, so bins whose probability underflows keep
         their finite contribution.
+    exact : klcli.renormalise.ExactNormalisation, optional
+        The raw weights behind ``p`` and ``q``: bins where ``p ≈ q`` then
+        take ``p - q`` from the exactly normalised weights, not from the
+        rounded quotients.
 
     Returns
     -------
@@ -118,6 +122,7 @@ def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict
     rows_p, rows_q = p.reshape(-1, k), q.reshape(-1, k)
     rows_lp = rows_lq = None
     if log_p is not None:
+        exact = None
         rows_lp = np.ascontiguousarray(log_p, dtype=np.float64).reshape(rows_p.shape)
         rows_lq = np.ascontiguousarray(log_q, dtype=np.float64).reshape(rows_p.shape)
     row_block = max(1, CHUNK // k)
@@ -135,7 +140,7 @@ def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None) -> dict
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for block in share:
                 logs = None if rows_lp is None else (rows_lp[block], rows_lq[block])
-                _accumulate_block(acc, work, block[0].start, block[1].start, k, rows_p[block], rows_q[block], logs, check_extremes)
+                _accumulate_block(acc, work, block[0].start, block[1].start, k, rows_p[block], rows_q[block], logs, check_extremes, exact)
             acc.flush_series()
         return acc
 
@@ -284,7 +289,7 @@ def _series_terms(m: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return 2.0 * mu * (s + ts1), 2.0 * mu * (s - ts1), mu * _horner(SERIES_J, u)
 
 
-def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: int, p, q, logs, check_extremes: bool) -> None:
+def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: int, p, q, logs, check_extremes: bool, exact=None) -> None:
     """Add one (rows × columns) block of bins to the running sums.
 
     With ``d = p − q``, ``s = p + q``, ``|a| = |log(p/q)| = log1p(|d| / min(p, q))``
@@ -292,7 +297,9 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
     ulps since their arguments are non-negative and rounded once, each bin
     adds ``|p·|a| − |d||`` to KL(P‖Q), ``||d| − q·|a||`` to KL(Q‖P) and
     ``s·L − min(p, q)·|a|`` to 2·JS (each non-negative). Bins with
-    ``|t| < SERIES_THRESHOLD`` are set aside for their series.
+    ``|t| < SERIES_THRESHOLD`` are set aside for their series; there ``d`` is
+    exact (Sterbenz), and ``exact`` (:class:`klcli.renormalise.ExactNormalisation`), when given,
+    adds what the rounding of the normalisation took from it.
     """
     w, terms = work.views(p.shape)
     s, d, ad, b, scratch = w["s"], w["d"], w["ad"], w["b"], w["scratch"]
@@ -338,7 +345,14 @@ def _accumulate_block(acc: _Accumulator, work: _Workspace, r0: int, c0: int, k: 
     if np.fmin.reduce(abs_a, axis=None) < SERIES_LOG_RATIO:  # fmin: a 0/0 bin's NaN must not hide the rest
         small = np.flatnonzero(abs_a < SERIES_LOG_RATIO)  # indices: cheaper than masks when few
         s_small = s.ravel().take(small)
-        t = d.ravel().take(small) / s_small if logs is None else np.tanh(0.5 * a.ravel().take(small))
+        if logs is not None:
+            t = np.tanh(0.5 * a.ravel().take(small))
+        elif exact is None:
+            t = d.ravel().take(small) / s_small
+        else:
+            cols = p.shape[1]
+            flat = (small // cols + r0) * k + small % cols + c0
+            t = (d.ravel().take(small) + exact.lost(flat)) / s_small
         for i in range(3):
             terms[i].ravel().put(small, 0.0)
         acc.defer_series(small // p.shape[1] + r0, 0.5 * s_small, t)
@@ -397,7 +411,6 @@ def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dic
 # ---------------------------------------------------------------------------
 # Preparing inputs
 
-
 def smooth(p: np.ndarray, eps: float) -> np.ndarray:
     """Additive smoothing of normalised ``p``: ``(p + eps) / (1 + K·eps)``.
 
@@ -447,6 +460,7 @@ def compare_probabilities(
     log_q=None,
     labels: list[str] | None = None,
     device: str | None = None,
+    exact=None,
 ) -> Comparison:
     """Compare two normalised distributions (or batches) exactly.
 
@@ -455,7 +469,8 @@ def compare_probabilities(
     ``sum`` or ``none`` (one value per row). A 1-D input is a single
     distribution and is never reduced. ``labels`` name the bins in notes.
     ``device`` (``auto|cpu|cuda|cuda:N``) computes with torch there instead
-    of numpy (:mod:`klcli.engines.discrete_torch`).
+    of numpy (:mod:`klcli.engines.discrete_torch`). ``exact`` gives the raw
+    weights behind ``p`` and ``q`` (see :func:`divergences`; numpy only).
 
     >>> c = compare_probabilities([0.2, 0.8], [0.5, 0.5])
     >>> round(c.values["kl_pq"], 12), c.method["kl_pq"]
@@ -466,6 +481,8 @@ def compare_probabilities(
     info: dict = {}
     if device is None:
         raw = divergences(p, q, log_p=log_p, log_q=log_q)
+        if exact is not None and rounding_may_show(raw):
+            raw = divergences(p, q, exact=exact)
     else:
         from klcli.engines.discrete_torch import divergences as divergences_on_device
 
@@ -483,6 +500,17 @@ def compare_probabilities(
     comparison = Comparison.from_nats(values, method="exact", info=info)
     note_zero_bins(comparison, raw, np.shape(p)[-1], labels, batch)
     return comparison
+
+
+#: The rounding of normalised probabilities (half an ulp each) moves a divergence by at
+#: most a few ε in absolute terms (the terms of the bins add up to at most Σ m·|t|·ε ≤ ε),
+#: so only divergences below this size are recomputed from the raw weights.
+EXACT_RECOMPUTE_BELOW = 1e-3
+
+
+def rounding_may_show(raw: dict) -> bool:
+    """Whether some divergence is small enough for the normalisation's rounding to show at 1e-12."""
+    return any(np.min(raw[key]) < EXACT_RECOMPUTE_BELOW for key in ("kl_pq", "kl_qp", "js"))
 
 
 def zero_bins(p, q, log_p=None, log_q=None) -> dict:

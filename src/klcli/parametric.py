@@ -21,10 +21,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from klcli import closed_form
 from klcli.engines import montecarlo, quadrature
 from klcli.errors import EngineUnavailable, InputError, UsageError
-from klcli.families import Distribution
+from klcli.families import Distribution, Univariate
 from klcli.result import Comparison
 
 ENGINES = ("auto", "closed", "quad", "mc")
@@ -38,6 +40,7 @@ def compare_distributions(
     samples: int = 100_000,
     seed: int | None = 0,
     device: str | None = None,
+    reduction: str = "batchmean",
 ) -> Comparison:
     """KL(P‖Q), KL(Q‖P) and JS of two distributions (Q is the reference), in nats.
 
@@ -52,6 +55,10 @@ def compare_distributions(
         Monte Carlo draws from each distribution, and the seed (``None``: a fresh seed, reported in ``info``).
     device : str, optional
         Run Monte Carlo with torch on ``auto|cpu|cuda|cuda:N|mps``.
+    reduction : {"batchmean", "sum", "none"}
+        How the members of a batch combine (leading parameter axes are a batch,
+        broadcast like torch; see :func:`broadcast_pair`): their mean, their
+        sum, or one value per member (flattened in row-major order).
 
     Returns
     -------
@@ -69,6 +76,12 @@ def compare_distributions(
     _check_options(engine, samples, seed)
     if device is not None:
         montecarlo.check_device_name(device)
+    _check_kinds(p, q)
+    p, q = broadcast_pair(p, q)
+    if p.batch_shape:
+        from klcli.parametric_batch import compare_batch
+
+        return compare_batch(p, q, engine=engine, samples=samples, seed=seed, device=device, reduction=reduction)
     _check_pair(p, q)
     router = _Router(p, q, engine, samples, seed, device)
     router.kl("kl_pq", p, q)
@@ -90,14 +103,70 @@ def _check_options(engine: str, samples: Any, seed: Any) -> None:
         raise UsageError(f"`--seed` must be a non-negative integer, not {seed!r}")
 
 
-def _check_pair(p: Distribution, q: Distribution) -> None:
+def broadcast_pair(p: Distribution, q: Distribution) -> tuple[Distribution, Distribution]:
+    """P and Q broadcast to one batch shape, like torch broadcasts parameters.
+
+    Two scalar families broadcast their whole parameter shapes, so
+    ``normal(0, 1)`` against a batch of ``normal(loc=N x d)`` is the N(0, I)
+    prior of each member. Otherwise the batch shapes broadcast and the events
+    must agree. Shapes that do not broadcast are an :class:`InputError`.
+
+    >>> from klcli.specs import parse_spec
+    >>> p, q = broadcast_pair(parse_spec("normal(loc=[[0, 1], [2, 3]])"), parse_spec("normal(0, 1)"))
+    >>> q.batch_shape, q.event_shape
+    ((2,), (2,))
+    """
+    if isinstance(p, Univariate) and isinstance(q, Univariate):
+        if p.shape == q.shape:
+            return p, q
+        try:
+            shape = np.broadcast_shapes(p.shape, q.shape)
+        except ValueError:
+            raise _no_broadcast(p, q) from None
+        return p.broadcast_to(shape), q.broadcast_to(shape)
+    if p.batch_shape == q.batch_shape:
+        return p, q
+    try:
+        batch = np.broadcast_shapes(p.batch_shape, q.batch_shape)
+    except ValueError:
+        raise _no_broadcast(p, q) from None
+    return p.expand(batch), q.expand(batch)
+
+
+def _no_broadcast(p: Distribution, q: Distribution) -> InputError:
+    return InputError(
+        f"the shapes of P and Q do not broadcast: {p.name}(...) has {_describe_batch(p)} but {q.name}(...) has "
+        f"{_describe_batch(q)} (leading parameter axes are a batch, the last axis is the event)"
+    )
+
+
+def _describe_batch(distribution: Distribution) -> str:
+    batch = "x".join(map(str, distribution.batch_shape))
+    event = _describe_shape(distribution)
+    if distribution.name == "categorical":
+        event = f"{distribution.probs.shape[-1]} categories"
+    return f"a batch of {batch} with {event} each" if batch else event
+
+
+def _check_kinds(p: Distribution, q: Distribution) -> None:
     if p.is_discrete != q.is_discrete:
         discrete, continuous = (p, q) if p.is_discrete else (q, p)
         raise InputError(
-            f"cannot compare the discrete {discrete.spec()} with the continuous {continuous.spec()}: "
+            f"cannot compare the discrete {_short(discrete)} with the continuous {_short(continuous)}: "
             "a mass function and a density share no reference measure (KL is infinite, JS is ln 2); "
             "compare two discrete or two continuous distributions"
         )
+
+
+def _short(distribution: Distribution) -> str:
+    """The spec of one distribution; a batch (possibly read from files) is named by its family and shape."""
+    if not distribution.batch_shape:
+        return distribution.spec()
+    return f"{distribution.name}(...) ({_describe_batch(distribution)})"
+
+
+def _check_pair(p: Distribution, q: Distribution) -> None:
+    _check_kinds(p, q)
     if p.event_shape != q.event_shape:
         raise InputError(
             f"P and Q differ in dimension: {p.spec()} has {_describe_shape(p)} but {q.spec()} has {_describe_shape(q)}"
@@ -105,7 +174,7 @@ def _check_pair(p: Distribution, q: Distribution) -> None:
 
 
 def _describe_shape(distribution: Distribution) -> str:
-    return "1 dimension" if not distribution.event_shape else f"{distribution.dim} dimensions"
+    return "1 dimension" if distribution.dim == 1 else f"{distribution.dim} dimensions"
 
 
 def _outside_support(p: Distribution, q: Distribution) -> bool:

@@ -394,83 +394,106 @@ class DelayedProgress:
 DRIFT_FORMATS = ("table", "json", "csv", "markdown")
 
 
-def contributors_text(record: dict, limit: int = 3) -> str:
-    """The bins that contribute most, as ``label (share%)``, separated by ``; ``.
+def contributors_text(record: dict) -> str:
+    """The bins that contribute most (as many as ``--top`` kept), as ``label (share%)``, separated by ``; ``.
 
     >>> contributors_text({"top_contributors": [{"bin": "a", "contribution": 0.61}, {"bin": "b", "contribution": 0.2}]})
     'a (61%); b (20%)'
     """
-    return "; ".join(f"{c['bin']} ({c['contribution']:.0%})" for c in record["top_contributors"][:limit])
+    return "; ".join(f"{c['bin']} ({c['contribution']:.0%})" for c in record["top_contributors"])
 
 
 def drift_summary(report: dict) -> str:
-    """One line: how many columns drifted, and which."""
-    drifted = [c["column"] for c in report["columns"] if c["drifted"]]
+    """One line: how many columns drifted, and which (raw text: escape it for the output)."""
+    drifted = [c["column"] for c in report["columns"] if c["severity"] == "drift"]
     total = len(report["columns"])
     if not drifted:
         return f"no drift in {total} column{'s' if total != 1 else ''}"
-    return f"drift in {len(drifted)} of {total} columns: {', '.join(drifted)}"
+    verdict = "" if report["drifted"] else f" (below the rule: {report['rule']})"
+    return f"drift in {len(drifted)} of {total} columns: {', '.join(drifted)}{verdict}"
+
+
+def drift_notes(report: dict) -> list[str]:
+    """Reasons, missing shares, unseen categories and warnings, one line each (raw text)."""
+    columns = report["columns"]
+    notes = [f"{c['column']}: {c['status']}: {c['reason']}" for c in columns if c["reason"]]
+    notes += [f"{c['column']}: missing {c['reference_missing_rate']:.1%} in the reference, {c['current_missing_rate']:.1%} now" for c in columns if c["reference_missing_rate"] or c["current_missing_rate"]]
+    notes += [f"{c['column']}: {c['unseen_count']} unseen categor{'y' if c['unseen_count'] == 1 else 'ies'}: {', '.join(c['unseen_categories'][:5])}" + (", ..." if c["unseen_count"] > 5 else "") for c in columns if c.get("unseen_count")]
+    return notes + list(report.get("warnings", []))
+
+
+def _value_text(c: dict) -> str:
+    return "-" if c["value"] is None else f"{c['value']:.4g}"
+
+
+def _p_text(c: dict) -> str:
+    return "-" if c["p_value"] is None else "<1e-300" if c["p_value"] == 0 else f"{c['p_value']:.2g}"
 
 
 def drift_table(report: dict, *, reference: str, current: str):
-    """A rich table: one row per column, drifted ones in red."""
+    """A rich table: one row per column, coloured by severity; text from the data is escaped."""
     from rich.table import Table
     from rich.text import Text
 
+    from klcli.text import escape_terminal
+
     columns = report["columns"]
     uniform = len({(c["metric"], c["threshold"]) for c in columns}) == 1
-    title = f"reference: {reference}\ncurrent:   {current}"
-    if uniform and columns:
-        title += f"\nmetric:    {columns[0]['metric']} ({columns[0]['unit']}), threshold {format_number(columns[0]['threshold'])}"
-    table = Table(title=title, title_justify="left", caption_justify="left")
+    title = f"reference: {escape_terminal(reference)}\ncurrent:   {escape_terminal(current)}"
+    if uniform and columns and columns[0]["threshold"] is not None:
+        unit = f" ({columns[0]['unit']})" if columns[0]["unit"] else ""
+        title += f"\nmetric:    {columns[0]['metric']}{unit}, threshold {format_number(columns[0]['threshold'])}"
+    table = Table(title=Text(title), title_justify="left", caption_justify="left")
     headers = [("column", "left", 8), ("kind", "left", None)]
     headers += [] if uniform else [("metric", "left", None)]
     headers += [("value", "right", None)] + ([] if uniform else [("threshold", "right", None)])
-    headers += [("status", "left", None), ("top contributors", "left", 16)]
+    headers += [("p", "right", None), ("severity", "left", None), ("top contributors", "left", 16)]
     for name, justify, min_width in headers:
         table.add_column(name, justify=justify, min_width=min_width, overflow="fold")
+    styles = {"drift": ("DRIFT", "bold red"), "warn": ("warn", "yellow"), "ok": ("ok", "green")}
     for c in columns:
-        status = Text("DRIFT", style="bold red") if c["drifted"] else Text("ok", style="green")
-        cells = [c["column"], c["kind"]] + ([] if uniform else [c["metric"]]) + [f"{c['value']:.4g}"]
-        cells += ([] if uniform else [format_number(c["threshold"])]) + [status, contributors_text(c, limit=2)]
+        word, style = styles[c["severity"]]
+        status = Text(word if c["status"] == "compared" else f"{word} ({c['status']})", style=style)
+        cells = [Text(escape_terminal(c["column"])), c["kind"]] + ([] if uniform else [c["metric"]]) + [_value_text(c)]
+        cells += ([] if uniform else ["-" if c["threshold"] is None else format_number(c["threshold"])]) + [_p_text(c), status, Text(escape_terminal(contributors_text(c)))]
         table.add_row(*cells)
-    units = sorted({f"{c['metric']} in {c['unit']}" for c in report["columns"]})
-    notes = [drift_summary(report), "; ".join(units)]
-    notes += [f"{c['column']}: missing {c['reference_missing_rate']:.1%} in the reference, {c['current_missing_rate']:.1%} now" for c in report["columns"] if c["reference_missing_rate"] or c["current_missing_rate"]]
-    notes += [f"{c['column']}: {c['unseen_count']} unseen categor{'y' if c['unseen_count'] == 1 else 'ies'}: {', '.join(c['unseen_categories'][:5])}" + (", ..." if c["unseen_count"] > 5 else "") for c in report["columns"] if c.get("unseen_count")]
-    table.caption = "\n".join(f"• {note}" for note in notes)
+    units = sorted({f"{c['metric']} in {c['unit']}" for c in columns if c["unit"]})
+    notes = [drift_summary(report)] + (["; ".join(units)] if units else []) + drift_notes(report)
+    table.caption = Text("\n".join(f"• {escape_terminal(note)}" for note in notes))
     return table
 
 
 def drift_markdown(report: dict, *, reference: str, current: str) -> str:
-    """A Markdown report for a pull-request comment."""
-    def cell(text: Any) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
+    """A Markdown report for a pull-request comment; text from the data is escaped (``| < >`` included)."""
+    from klcli.text import escape_markdown as cell
 
+    icon = {"drift": "**drift**", "warn": "warn", "ok": "ok"}
     lines = [
-        f"### Data drift: {'❌ ' if report['drifted'] else '✅ '}{drift_summary(report)}",
+        f"### Data drift: {'❌ ' if report['drifted'] else '✅ '}{cell(drift_summary(report))}",
         "",
-        f"Reference `{cell(reference)}`, current `{cell(current)}`.",
+        f"Reference {cell(reference)}, current {cell(current)}.",
         "",
-        "| column | kind | metric | value | threshold | status | missing (ref → cur) | top contributors |",
-        "| --- | --- | --- | ---: | ---: | --- | ---: | --- |",
+        "| column | kind | metric | value | threshold | p-value | severity | missing (ref → cur) | top contributors |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |",
     ]
     for c in report["columns"]:
-        status = "**drift**" if c["drifted"] else "ok"
-        missing = f"{c['reference_missing_rate']:.1%} → {c['current_missing_rate']:.1%}"
-        lines.append(f"| {cell(c['column'])} | {c['kind']} | {c['metric']} | {format_number(c['value'])} | {format_number(c['threshold'])} | {status} | {missing} | {cell(contributors_text(c))} |")
-    unseen = [c for c in report["columns"] if c.get("unseen_count")]
-    if unseen:
+        severity = icon[c["severity"]] + ("" if c["status"] == "compared" else f" ({c['status']})")
+        missing = "-" if c["reference_missing_rate"] is None else f"{c['reference_missing_rate']:.1%} → {c['current_missing_rate']:.1%}"
+        threshold = "-" if c["threshold"] is None else format_number(c["threshold"])
+        value = "-" if c["value"] is None else format_number(c["value"])
+        lines.append(f"| {cell(c['column'])} | {c['kind']} | {c['metric']} | {value} | {threshold} | {_p_text(c)} | {severity} | {missing} | {cell(contributors_text(c))} |")
+    notes = drift_notes(report)
+    if notes:
         lines.append("")
-        lines += [f"- `{cell(c['column'])}`: unseen categories {', '.join(f'`{cell(u)}`' for u in c['unseen_categories'])}" for c in unseen]
+        lines += [f"- {cell(note)}" for note in notes]
     return "\n".join(lines) + "\n"
 
 
 def drift_csv(report: dict) -> str:
-    """CSV, one line per column; the top contributors as one text field."""
+    """CSV, one line per column; the top contributors as one text field; booleans ``true``/``false``."""
     rows = []
     for c in report["columns"]:
-        row = {k: v for k, v in c.items() if not isinstance(v, (list, dict))}
+        row = {k: ("true" if v else "false") if isinstance(v, bool) else ("" if v is None else v) for k, v in c.items() if not isinstance(v, (list, dict))}
         row["top_contributors"] = contributors_text(c)
         if "unseen_categories" in c:
             row["unseen_categories"] = ";".join(c["unseen_categories"])
@@ -479,22 +502,38 @@ def drift_csv(report: dict) -> str:
 
 
 def drift_junit(report: dict, *, reference: str, current: str) -> str:
-    """JUnit XML: one test case per column, a failure for each drifted one."""
-    import xml.etree.ElementTree as ET
+    """JUnit XML: one test case per column, a failure for each drifting one, skipped when not compared.
 
-    failures = sum(c["drifted"] for c in report["columns"])
-    suites = ET.Element("testsuites", name="klcli drift", tests=str(len(report["columns"])), failures=str(failures))
-    suite = ET.SubElement(suites, "testsuite", name=f"drift {current} vs {reference}", tests=str(len(report["columns"])), failures=str(failures), errors="0", skipped="0")
-    for c in report["columns"]:
-        case = ET.SubElement(suite, "testcase", classname="klcli.drift", name=c["column"])
-        detail = f"{c['metric']} = {format_number(c['value'])} {c['unit']} (threshold {format_number(c['threshold'])}); top contributors: {contributors_text(c)}"
-        if c["drifted"]:
-            failure = ET.SubElement(case, "failure", message=f"{c['column']}: {c['metric']} {format_number(c['value'])} > {format_number(c['threshold'])}", type="drift")
-            failure.text = detail
+    Written by hand with :mod:`klcli.text`'s XML escapes, so any column or
+    category name (control characters included) gives well-formed XML 1.0.
+    """
+    from klcli.text import escape_xml, escape_xml_attribute as attr
+
+    columns = report["columns"]
+    failures = sum(c["severity"] == "drift" for c in columns)
+    skipped = sum(c["value"] is None and c["severity"] != "drift" for c in columns)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuites name="klcli drift" tests="{len(columns)}" failures="{failures}">',
+        f'  <testsuite name="{attr(f"drift {current} vs {reference}")}" tests="{len(columns)}" failures="{failures}" errors="0" skipped="{skipped}">',
+    ]
+    for c in columns:
+        lines.append(f'    <testcase classname="klcli.drift" name="{attr(c["column"])}">')
+        value = "-" if c["value"] is None else format_number(c["value"])
+        threshold = "-" if c["threshold"] is None else format_number(c["threshold"])
+        detail = f"{c['metric']} = {value} {c['unit']} (threshold {threshold}, p-value {_p_text(c)}, severity {c['severity']}, status {c['status']}); top contributors: {contributors_text(c)}"
+        if c["reason"]:
+            detail += f"; {c['reason']}"
+        if c["severity"] == "drift":
+            message = f"{c['column']}: {c['metric']} {value} > {threshold}" if c["value"] is not None else f"{c['column']}: {c['status']}"
+            lines.append(f'      <failure message="{attr(message)}" type="drift">{escape_xml(detail)}</failure>')
+        elif c["value"] is None:
+            lines.append(f'      <skipped message="{attr(c["status"] + ": " + c["reason"])}"/>')
         else:
-            ET.SubElement(case, "system-out").text = detail
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+            lines.append(f"      <system-out>{escape_xml(detail)}</system-out>")
+        lines.append("    </testcase>")
+    lines += ["  </testsuite>", "</testsuites>"]
+    return "\n".join(lines) + "\n"
 
 
 def print_drift(report: dict, fmt: str, *, reference: str, current: str) -> None:

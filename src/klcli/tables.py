@@ -309,6 +309,8 @@ def _read_schema(table: Table):
         # A column that is empty in the first block is inferred as null: read it as text.
         fields = [pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type) for f in reader.schema]
         return pa.schema(fields), None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{table.name}: column names are not UTF-8 text (byte 0x{error.object[error.start]:02x}); save the file as UTF-8") from None
     except (OSError, pa.ArrowException) as error:
         what = {"parquet": "Parquet file", "jsonl": "JSON-lines file"}.get(table.fmt, f"{table.fmt.upper()} table")
         raise InputError(f"{table.name}: not a valid {what} ({str(error).splitlines()[0]})") from None
@@ -367,8 +369,8 @@ def numeric_values(array, *, table: Table, column: str, first_row: int) -> np.nd
         array, kind = array.dictionary_decode(), kind.value_type
     if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
         return _float64_view(array)
-    if pa.types.is_temporal(kind):
-        return _float64_view(pc.cast(array, pa.int64()))
+    if pa.types.is_temporal(kind):  # days (date32), or the type's unit since the epoch
+        return _float64_view(pc.cast(array, pa.int32() if pa.types.is_date32(kind) else pa.int64()))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         cleaned = pc.if_else(pc.is_in(pc.utf8_trim_whitespace(array), pa.array(MISSING_TOKENS)), pa.scalar(None, kind), array)
         try:
@@ -381,6 +383,22 @@ def numeric_values(array, *, table: Table, column: str, first_row: int) -> np.nd
     raise InputError(f"{table.name}: column {column!r} has type {kind}, which cannot be read as numbers")
 
 
+def integer_values(array) -> np.ndarray:
+    """An integer column as int64 numpy, nulls as 0 (exact, unlike :func:`numeric_values` beyond 2**53).
+
+    >>> import pyarrow as pa
+    >>> integer_values(pa.array([2**60 + 1, None, 3])).tolist()
+    [1152921504606846977, 0, 3]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    array = pc.fill_null(array.cast(pa.int64(), safe=False), 0)
+    return np.frombuffer(array.buffers()[1], dtype=np.int64, count=len(array), offset=array.offset * 8)
+
+
 def _float64_view(array) -> np.ndarray:
     """A numeric arrow array as float64 numpy, nulls as NaN; no copy when it is float64 without nulls.
 
@@ -390,7 +408,7 @@ def _float64_view(array) -> np.ndarray:
     import pyarrow.compute as pc
 
     if array.type != pa.float64():
-        array = array.cast(pa.float64())
+        array = array.cast(pa.float64(), safe=False)  # int64 beyond 2**53 rounds to the nearest double
     if array.null_count:
         array = pc.fill_null(array, float("nan"))
     return np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array), offset=array.offset * 8)

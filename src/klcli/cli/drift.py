@@ -26,6 +26,12 @@ class DriftMetric(str, Enum):
     kl_reverse = "kl_reverse"
     symmetric_kl = "symmetric_kl"
     psi = "psi"
+    hellinger = "hellinger"
+    total_variation = "total_variation"
+    linf = "linf"
+    chi2 = "chi2"
+    wasserstein = "wasserstein"
+    ks = "ks"
 
 
 class TableFormat(str, Enum):
@@ -44,14 +50,22 @@ def drift(
     current: Annotated[str, typer.Argument(help="The current table, in the same forms.")],
     columns: Annotated[Names, typer.Option("--columns", help="Only these columns (comma list, repeatable).", metavar="A,B")] = None,
     exclude: Annotated[Names, typer.Option("--exclude", help="Leave out these columns (comma list, repeatable).", metavar="A,B")] = None,
+    include: Annotated[Names, typer.Option("--include", help="Check these columns even when they look like identifiers (every value distinct).", metavar="A,B")] = None,
     categorical: Annotated[Names, typer.Option("--categorical", help="Compare these columns by category.", metavar="A,B")] = None,
     numeric: Annotated[Names, typer.Option("--numeric", help="Bin these columns as numbers.", metavar="A,B")] = None,
     bins: Annotated[Optional[str], typer.Option("--bins", help="auto (deciles of the reference; quintiles for small tables), N (equal width), quantile:N, fd, sturges or doane.")] = None,
     metric: Annotated[Optional[DriftMetric], typer.Option("--metric", help="Metric per column (default js_distance).")] = None,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Drift when the metric exceeds X (default per metric: js_distance 0.1, psi 0.2, ...).", metavar="X")] = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Drift when the metric exceeds X and the change is significant (default per metric: js_distance 0.1, psi 0.1, ...).", metavar="X")] = None,
+    warn_above: Annotated[Optional[float], typer.Option("--warn-above", help="Severity 'warn' when the metric exceeds X (default: only above the threshold without significance).", metavar="X")] = None,
+    alpha: Annotated[Optional[float], typer.Option("--alpha", help="Significance level of the G-test, Holm-corrected across columns (default 0.05).", metavar="A")] = None,
+    no_significance: Annotated[bool, typer.Option("--no-significance", help="Decide on the threshold alone, without the G-test.")] = False,
+    fail_if_count: Annotated[Optional[int], typer.Option("--fail-if-count", help="Exit 1 when at least N columns drift (default 1).", min=1, metavar="N")] = None,
+    fail_if_share: Annotated[Optional[float], typer.Option("--fail-if-share", help="Exit 1 when at least this share of the checked columns drift.", metavar="S")] = None,
+    fail_on_schema: Annotated[bool, typer.Option("--fail-on-schema", help="A column only in one table (added or removed) counts as drift.")] = False,
     config: Annotated[Optional[str], typer.Option("--config", help="A drift.toml with defaults and per-column metric, threshold and kind.", metavar="FILE")] = None,
     max_categories: Annotated[Optional[int], typer.Option("--max-categories", help="Categories kept by name; rarer ones are pooled as (other). Default: one per 250 rows, 4 to 20.", min=1)] = None,
-    top: Annotated[int, typer.Option("--top", help="How many contributing bins to report per column.", min=0)] = 3,
+    max_bins: Annotated[Optional[int], typer.Option("--max-bins", help="Most bins --bins may ask for (default 10000).", min=1, metavar="N")] = None,
+    top: Annotated[int, typer.Option("--top", help="How many contributing bins to report per column, in every format.", min=0)] = 3,
     fmt: Annotated[DriftFormat, typer.Option("--format", "-f", help="Output format.")] = DriftFormat.table,
     junit: Annotated[Optional[str], typer.Option("--junit", help="Also write a JUnit XML report (one test case per column) to FILE.", metavar="FILE")] = None,
     input_format: Annotated[Optional[TableFormat], typer.Option("--input-format", help="Format of standard input (sniffed by default).")] = None,
@@ -61,8 +75,9 @@ def drift(
     \b
     Numeric columns are binned on deciles of the reference (quintiles for
     small tables), plus bins below and above its range and one for missing
-    values; categorical columns are compared by category. Default: drift when
-    the Jensen-Shannon distance in bits exceeds 0.1.
+    values; categorical columns are compared by category. Default: a column
+    drifts when the Jensen-Shannon distance in bits exceeds 0.1 and the
+    G-test finds the change significant (Holm-corrected, alpha 0.05).
 
     \b
     Examples:
@@ -73,24 +88,32 @@ def drift(
     """
     from klcli.drift import DriftOptions, check_drift, load_config
     from klcli.render import drift_junit, drift_summary, print_drift
+    from klcli.text import escape_terminal
     from klcli.tables import open_table
 
     if reference == "-" and current == "-":
         raise UsageError("only one of REFERENCE and CURRENT can be '-' (standard input)")
-    if threshold is not None:
-        from klcli.drift import check_threshold
+    from klcli.drift.options import check_alpha, check_threshold
 
+    if threshold is not None:
         check_threshold(threshold)
+    if warn_above is not None:
+        check_threshold(warn_above, where="`--warn-above`")
+    if alpha is not None:
+        check_alpha(alpha)
+    if fail_if_share is not None and not 0 < fail_if_share <= 1:
+        raise UsageError(f"`--fail-if-share` must be a share in (0, 1], not {fail_if_share!r}")
     options = DriftOptions(
         columns=split_names(columns) if columns is not None else None, exclude=split_names(exclude),
         categorical=split_names(categorical), numeric=split_names(numeric), bins=bins,
         metric=metric.value if metric else None, threshold=threshold, max_categories=max_categories,
         config=load_config(config) if config else {}, config_name=config or "config", top=top,
+        alpha=alpha, significance=not no_significance, warn_above=warn_above, fail_if_count=fail_if_count,
+        fail_if_share=fail_if_share, fail_on_schema=fail_on_schema, include=split_names(include), max_bins=max_bins,
     )
-    if options.bins is not None:
-        from klcli.drift import parse_bins
+    from klcli.drift import parse_bins
 
-        parse_bins(options.bins)
+    parse_bins(options.bins_text, limit=options.bin_limit)
     in_format = input_format.value if input_format else None
     ref_table = open_table(reference, input_format=in_format if reference == "-" else None)
     cur_table = open_table(current, input_format=in_format if current == "-" else None)
@@ -103,8 +126,10 @@ def drift(
         except OSError as error:
             raise InputError(f"{junit}: cannot write the JUnit report: {error.strerror or error}") from None
     print_drift(record, fmt.value, **names)
+    for warning in record["warnings"]:
+        print(f"klcli: warning: {escape_terminal(warning)}", file=sys.stderr)
     if record["drifted"]:
-        print(f"klcli: {drift_summary(record)}", file=sys.stderr)
+        print(f"klcli: {escape_terminal(drift_summary(record))}", file=sys.stderr)
         raise typer.Exit(ExitCode.THRESHOLD)
 
 

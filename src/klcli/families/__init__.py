@@ -38,16 +38,27 @@ from klcli.families.discrete import (
     NegativeBinomial,
     Poisson,
 )
+from klcli.families.bounded import BOUNDED_FAMILIES, ContinuousBernoulli, Kumaraswamy
+from klcli.families.matrix import MATRIX_FAMILIES, Wishart
 from klcli.families.mixture import Mixture
 from klcli.families.multivariate import MULTIVARIATE_FAMILIES, Dirichlet, MultivariateNormal
+from klcli.families.positive import InverseGamma
+from klcli.families.vectors import VECTOR_FAMILIES, LowRankMultivariateNormal, Multinomial, OneHotCategorical
 
 #: family name -> class, in display order
 FAMILIES: dict[str, type[Distribution]] = {
-    cls.name: cls for cls in (*DISCRETE_FAMILIES, *CONTINUOUS_FAMILIES, *MULTIVARIATE_FAMILIES, Mixture)
+    cls.name: cls
+    for cls in (
+        *DISCRETE_FAMILIES, *CONTINUOUS_FAMILIES, *BOUNDED_FAMILIES, InverseGamma,
+        *MULTIVARIATE_FAMILIES, *VECTOR_FAMILIES, *MATRIX_FAMILIES, Mixture,
+    )
 }
 
 #: other spellings accepted in specs
-ALIASES = {"multivariatenormal": "mvn", "t": "studentt", "normalmixture": "mixture"}
+ALIASES = {
+    "multivariatenormal": "mvn", "t": "studentt", "normalmixture": "mixture",
+    "lowrankmultivariatenormal": "lowrankmvn", "onehot": "onehotcategorical", "cb": "continuousbernoulli",
+}
 
 
 def catalogue() -> list[tuple[str, str, str, str]]:
@@ -63,7 +74,7 @@ def catalogue() -> list[tuple[str, str, str, str]]:
                 words.append(f"{key}={cls.defaults[key]:g}" if key in cls.defaults else key)
         parameters = ", ".join(words)
         kind = "discrete" if cls.is_discrete else "continuous"
-        if cls in MULTIVARIATE_FAMILIES:
+        if cls in MULTIVARIATE_FAMILIES or cls in MATRIX_FAMILIES or cls in VECTOR_FAMILIES[2:]:
             kind = "multivariate"
         elif cls is Mixture:
             kind = "either"
@@ -80,6 +91,7 @@ __all__ = [
     "Categorical",
     "Cauchy",
     "Chi2",
+    "ContinuousBernoulli",
     "Dirichlet",
     "Distribution",
     "Exponential",
@@ -87,14 +99,19 @@ __all__ = [
     "Geometric",
     "Gumbel",
     "HalfCauchy",
+    "InverseGamma",
+    "Kumaraswamy",
     "HalfNormal",
     "Laplace",
     "LogNormal",
     "Logistic",
+    "LowRankMultivariateNormal",
     "Mixture",
+    "Multinomial",
     "MultivariateNormal",
     "NegativeBinomial",
     "Normal",
+    "OneHotCategorical",
     "Pareto",
     "Poisson",
     "StudentT",
@@ -103,5 +120,6 @@ __all__ = [
     "Univariate",
     "VonMises",
     "Weibull",
+    "Wishart",
     "catalogue",
 ]

@@ -10,6 +10,13 @@ scale of normal(...) to be positive, but found -1``.
 Univariate families accept list parameters: ``normal(loc=[0, 1], scale=2)`` is
 the product of independent normals ``N(0, 2) x N(1, 2)`` (torch's
 ``Independent(Normal(...), 1)``), with ``event_shape == (2,)``.
+
+The batch rule, the same for every family: the leading axes of the parameters
+are a batch (``batch_shape``), the last axis is the event (the categories of a
+categorical, the vector of an mvn or dirichlet, the independent dimensions of a
+product). ``normal(loc=[[0, 1], [2, 3]])`` is a batch of two products of two
+normals; :meth:`Distribution.element` takes one member out of a batch and
+:meth:`Distribution.expand` broadcasts a distribution to a larger batch.
 """
 
 from __future__ import annotations
@@ -108,6 +115,8 @@ class Distribution:
     parameter_ndim: ClassVar[dict[str, int]] = {}
 
     event_shape: tuple[int, ...]
+    #: leading parameter axes: a batch of independent distributions (``()``: one distribution)
+    batch_shape: tuple[int, ...] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         given = self._bind(args, kwargs)
@@ -157,7 +166,7 @@ class Distribution:
                 f"Expected parameter {key} of {self.name}(...) to be a number or a list of numbers, "
                 f"but found {format_value(value) if not isinstance(value, str) else value!r}"
             ) from None
-        if array.ndim not in (ndim, ndim + 1) or array.size == 0:
+        if array.ndim < ndim or array.size == 0:
             allowed = {0: "a number or a list of numbers", 1: "a list of numbers", 2: "a square matrix"}[ndim]
             raise InputError(f"Expected parameter {key} of {self.name}(...) to be {allowed}, but found {format_value(value)}")
         constraint = self.constraints.get(key, REAL)
@@ -174,6 +183,46 @@ class Distribution:
 
     def _setup(self, params: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
+
+    # -- batches --------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``batch_shape + event_shape``: the shape of elementwise parameter arrays."""
+        return tuple(self.batch_shape) + tuple(self.event_shape)
+
+    def element(self, index: tuple[int, ...]) -> "Distribution":
+        """Member ``index`` of a batch, as a distribution without batch axes.
+
+        >>> from klcli.families import Categorical
+        >>> Categorical([[1, 3], [1, 1]]).element((1,)).probs.tolist()
+        [0.5, 0.5]
+        """
+        if not self.batch_shape:
+            return self
+        return type(self)(**{key: value[index] for key, value in self._batched_parameters().items()})
+
+    def expand(self, batch_shape: tuple[int, ...]) -> "Distribution":
+        """This distribution broadcast to ``batch_shape`` (itself when it already has it)."""
+        if tuple(batch_shape) == tuple(self.batch_shape):
+            return self
+        return type(self)(
+            **{
+                key: np.broadcast_to(value, tuple(batch_shape) + value.shape[len(self.batch_shape) :])
+                for key, value in self._batched_parameters().items()
+            }
+        )
+
+    def _batched_parameters(self) -> dict[str, np.ndarray]:
+        """The given parameters, each with the full ``batch_shape`` in front."""
+        raise InputError(f"{self.name}(...) does not take a batch of parameters")
+
+    def entropy_values(self) -> np.ndarray | None:
+        """Entropy of every member of the batch (shape ``batch_shape``), or ``None``."""
+        values = [self.element(index).entropy() for index in np.ndindex(*self.batch_shape)]
+        if any(value is None for value in values):
+            return None
+        return np.asarray(values, dtype=np.float64).reshape(self.batch_shape)
 
     # -- interface ----------------------------------------------------------
 
@@ -235,12 +284,33 @@ class Univariate(Distribution):
         try:
             shape = np.broadcast_shapes(*(a.shape for a in params.values()))
         except ValueError:
-            sizes = ", ".join(f"{k} ({a.size} values)" for k, a in params.items() if a.ndim)
-            raise InputError(f"parameters {sizes} of {self.name}(...) have different lengths") from None
-        self.event_shape = shape
+            if all(a.ndim <= 1 for a in params.values()):
+                sizes = ", ".join(f"{k} ({a.size} values)" for k, a in params.items() if a.ndim)
+                raise InputError(f"parameters {sizes} of {self.name}(...) have different lengths") from None
+            shapes = ", ".join(f"{k} {_shape_text(a.shape)}" for k, a in params.items())
+            raise InputError(f"parameter shapes of {self.name}(...) do not broadcast: {shapes}") from None
+        self.event_shape = shape[-1:]
+        self.batch_shape = shape[:-1]
         for key, value in params.items():
             setattr(self, key, np.broadcast_to(value, shape).copy())
         self._derive()
+
+    def _batched_parameters(self) -> dict[str, np.ndarray]:
+        return {key: getattr(self, key) for key in self.given}
+
+    def element(self, index: tuple[int, ...]) -> "Distribution":
+        """Member ``index`` of a batch; a product of one dimension is that scalar distribution."""
+        if not self.batch_shape:
+            return self
+        if self.event_shape == (1,):
+            index = tuple(index) + (0,)
+        return type(self)(**{key: value[index] for key, value in self._batched_parameters().items()})
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> "Univariate":
+        """The same family with every parameter broadcast to ``shape`` (batch and event axes)."""
+        if tuple(shape) == self.shape:
+            return self
+        return type(self)(**{key: np.broadcast_to(getattr(self, key), shape) for key in self.given})
 
     def _derive(self) -> None:
         """Compute derived parameters and normalising constants (numpy)."""
@@ -269,6 +339,14 @@ class Univariate(Distribution):
         values = self._entropy()
         return None if values is None else float(np.sum(values))
 
+    def entropy_values(self) -> np.ndarray | None:
+        """Entropy of every member of the batch (shape ``batch_shape``), or ``None``."""
+        values = self._entropy()
+        if values is None:
+            return None
+        values = np.broadcast_to(values, self.shape)
+        return np.sum(values, axis=-1) if self.event_shape else values
+
     def _entropy(self) -> np.ndarray | None:
         return None
 
@@ -288,6 +366,11 @@ class Univariate(Distribution):
 
     def _log_density(self, x: Any, ops: Any, arrays: dict[str, Any]) -> Any:
         raise NotImplementedError
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """``(2, 3)`` as people write it: ``2x3`` (``scalar`` for ``()``)."""
+    return "x".join(map(str, shape)) if shape else "scalar"
 
 
 def spread_points(center: Any, spread: Any) -> np.ndarray:

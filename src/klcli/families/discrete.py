@@ -19,7 +19,6 @@ from klcli.families.base import (
     INF,
     NONNEGATIVE,
     NONNEGATIVE_INTEGER,
-    POSITIVE,
     PROBABILITY_NOT_ZERO,
     REAL,
     UNIT_INTERVAL,
@@ -146,26 +145,35 @@ class Geometric(_ProbsOrLogits):
 
 
 class NegativeBinomial(_ProbsOrLogits):
-    """Negative binomial ``negativebinomial(total_count, probs)``: successes before ``total_count`` failures."""
+    """Negative binomial ``negativebinomial(total_count, probs)``: successes before ``total_count`` failures.
+
+    ``total_count`` may be 0 (torch's constraint is ``>= 0``): the point mass at 0.
+    """
 
     name = "negativebinomial"
     arguments = ("total_count", "probs", "logits")
-    constraints = {"total_count": POSITIVE, "probs": HALF_OPEN_UNIT_INTERVAL, "logits": REAL}
+    constraints = {"total_count": NONNEGATIVE, "probs": HALF_OPEN_UNIT_INTERVAL, "logits": REAL}
 
     def _derive(self):
         super()._derive()
-        self._log_norm = self.total_count * self.log_failure - special.gammaln(self.total_count)
+        with np.errstate(invalid="ignore"):
+            self._log_norm = np.where(
+                self.total_count > 0, special.xlogy(self.total_count, np.exp(self.log_failure)) - special.gammaln(self.total_count), 0.0
+            )
 
     def _log_prob_arrays(self):
         return {"r": self.total_count, "log_success": self.log_success, "log_norm": self._log_norm}
 
     def _log_density(self, x, ops, a):
         inside = a["log_norm"] + ops.gammaln(x + a["r"]) - ops.gammaln(x + 1) + ops.where(x > 0, x * a["log_success"], 0.0)
-        return ops.where(x >= 0, inside, NEG_INF)
+        point_mass = ops.where(x == 0, 0.0, NEG_INF)  # total_count 0
+        return ops.where(x >= 0, ops.where(a["r"] > 0, inside, point_mass), NEG_INF)
 
     def _draw(self, rng, size):
         # numpy counts failures before n successes: swap the roles of success and failure
-        return rng.negative_binomial(self.total_count, 1 - self.probs, size).astype(np.float64)
+        count = np.where(self.total_count > 0, self.total_count, 1.0)
+        draws = rng.negative_binomial(count, 1 - self.probs, size).astype(np.float64)
+        return np.where(self.total_count > 0, draws, 0.0)
 
     support_text = "{0, 1, ...}"
 
@@ -244,21 +252,31 @@ class Categorical(Distribution):
     support_text = "{0, ..., K-1}"
 
     def _setup(self, params):
-        if "probs" in params:
-            probs = params["probs"]
-            total = probs.sum()
-            if not total > 0:
-                raise InputError("Expected parameter probs of categorical(...) to have a positive sum, but found 0")
-            self.probs = probs / total
+        (key,) = params
+        raw = params[key]
+        if raw.ndim == 0:
+            raise InputError(f"Expected parameter {key} of categorical(...) to be a list of numbers, but found {raw}")
+        self._raw = {key: raw}
+        self.batch_shape = raw.shape[:-1]
+        self.event_shape = ()
+        # each member of a batch (each row) is normalised on its own, as torch does
+        if key == "probs":
+            total = raw.sum(axis=-1, keepdims=True)
+            if not np.all(total > 0):
+                where = _row_text(np.argwhere(~(total[..., 0] > 0))[0]) if raw.ndim > 1 else ""
+                raise InputError(f"Expected parameter probs of categorical(...) to have a positive sum{where}, but found 0")
+            self.probs = raw / total
             with np.errstate(divide="ignore"):
                 self.log_probs = np.log(self.probs)
         else:
-            logits = params["logits"]
-            if not np.any(np.isfinite(logits)):
-                raise InputError("Expected parameter logits of categorical(...) to have a finite entry, but all are -inf")
-            self.log_probs = logits - special.logsumexp(logits)
+            if not np.all(np.any(np.isfinite(raw), axis=-1)):
+                where = _row_text(np.argwhere(~np.any(np.isfinite(raw), axis=-1))[0]) if raw.ndim > 1 else ""
+                raise InputError(f"Expected parameter logits of categorical(...) to have a finite entry{where}, but all are -inf")
+            self.log_probs = raw - special.logsumexp(raw, axis=-1, keepdims=True)
             self.probs = np.exp(self.log_probs)
-        self.event_shape = ()
+
+    def _batched_parameters(self):
+        return self._raw
 
     def _log_prob_arrays(self):
         return {"log_probs": self.log_probs}
@@ -280,6 +298,12 @@ class Categorical(Distribution):
 
     def entropy(self):
         return float(-np.sum(special.xlogy(self.probs, self.probs)))
+
+
+def _row_text(index) -> str:
+    """`` in row 1`` (or `` in row (1, 0)``) for an error about one member of a batch."""
+    index = tuple(int(i) for i in index)
+    return f" in row {index[0]}" if len(index) == 1 else f" in row {index}"
 
 
 DISCRETE_FAMILIES = (Bernoulli, Categorical, Binomial, Poisson, Geometric, NegativeBinomial)

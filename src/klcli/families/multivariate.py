@@ -27,10 +27,14 @@ class Dirichlet(Distribution):
 
     def _setup(self, params):
         self.concentration = params["concentration"]
-        if self.concentration.ndim != 1 or self.concentration.size < 2:
+        if self.concentration.ndim < 1 or self.concentration.shape[-1] < 2:
             raise InputError("Expected parameter concentration of dirichlet(...) to be a list of at least 2 numbers")
-        self.event_shape = self.concentration.shape
-        self._log_norm = special.gammaln(self.concentration.sum()) - special.gammaln(self.concentration).sum()
+        self.event_shape = self.concentration.shape[-1:]
+        self.batch_shape = self.concentration.shape[:-1]
+        self._log_norm = special.gammaln(self.concentration.sum(axis=-1)) - special.gammaln(self.concentration).sum(axis=-1)
+
+    def _batched_parameters(self):
+        return {"concentration": self.concentration}
 
     def _log_prob_arrays(self):
         return {"c": self.concentration, "log_norm": self._log_norm}
@@ -77,18 +81,30 @@ class MultivariateNormal(Distribution):
     support_text = "R^d"
 
     def _setup(self, params):
-        (key,) = [k for k in self.one_of if k in params]
+        (key,) = [k for k in MultivariateNormal.one_of if k in params]
         matrix = params[key]
-        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        if matrix.ndim < 2 or matrix.shape[-2] != matrix.shape[-1]:
             raise InputError(f"Expected parameter {key} of mvn(...) to be a square matrix, but found shape {matrix.shape}")
-        size = matrix.shape[0]
+        size = matrix.shape[-1]
         loc = params["loc"]
         if loc.ndim == 0:
             loc = np.full(size, float(loc))
-        if loc.shape != (size,):
-            raise InputError(f"parameters of mvn(...) do not match: loc has {loc.size} entries but {key} is {size}x{size}")
-        self.loc = loc
+        if loc.shape[-1] != size:
+            raise InputError(f"parameters of mvn(...) do not match: loc has {loc.shape[-1]} entries but {key} is {size}x{size}")
+        try:
+            batch = np.broadcast_shapes(loc.shape[:-1], matrix.shape[:-2])
+        except ValueError:
+            raise InputError(
+                f"parameter shapes of mvn(...) do not broadcast: loc {_shape(loc.shape)}, {key} {_shape(matrix.shape)}"
+            ) from None
+        self.batch_shape = batch
         self.event_shape = (size,)
+        self.loc = np.broadcast_to(loc, batch + (size,))
+        self._given_matrix = (key, np.broadcast_to(matrix, batch + (size, size)))
+        if batch:
+            self.scale_tril = _batched_scale_tril(key, self._given_matrix[1])
+            self.log_diagonal = np.log(np.diagonal(self.scale_tril, axis1=-2, axis2=-1))
+            return
         if key == "scale_tril":
             if np.any(np.triu(matrix, 1) != 0):
                 raise InputError("Expected parameter scale_tril of mvn(...) to be lower triangular, but it has entries above the diagonal")
@@ -108,6 +124,10 @@ class MultivariateNormal(Distribution):
                 self.scale_tril = _precision_to_scale_tril(matrix)
         self.log_diagonal = np.log(np.diag(self.scale_tril))
 
+    def _batched_parameters(self):
+        key, matrix = self._given_matrix
+        return {"loc": self.loc, key: matrix}
+
     def _log_prob_arrays(self):
         return {"loc": self.loc, "tril": self.scale_tril, "half_log_det": self.log_diagonal.sum()}
 
@@ -125,6 +145,30 @@ class MultivariateNormal(Distribution):
 
     def entropy(self):
         return float(0.5 * self.dim * (1 + LOG_2PI) + self.log_diagonal.sum())
+
+
+def _batched_scale_tril(key: str, matrices: np.ndarray) -> np.ndarray:
+    """Lower factors of a batch of matrices; an error names the first bad member."""
+    if key == "covariance_matrix":
+        symmetric = np.max(np.abs(matrices - np.swapaxes(matrices, -1, -2))) <= 1e-12 * np.max(np.abs(matrices))
+        if symmetric:
+            try:
+                return np.linalg.cholesky(matrices)
+            except np.linalg.LinAlgError:
+                pass
+    batch = matrices.shape[:-2]
+    factors = np.empty(matrices.shape)
+    for index in np.ndindex(*batch):
+        try:
+            factors[index] = MultivariateNormal(0.0, **{key: matrices[index]}).scale_tril
+        except InputError as error:
+            where = index[0] if len(index) == 1 else index
+            raise InputError(f"{error} (in row {where})") from None
+    return factors
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape)) if shape else "scalar"
 
 
 def _cholesky(key: str, matrix: np.ndarray) -> np.ndarray:
