@@ -1,4 +1,4 @@
-"""Regenerate the training-diagnostics examples in examples/data/rl (fixed seed).
+"""Regenerate the training-diagnostics examples in examples/data/rl and examples/data/vae (fixed seed).
 
     python examples/make_training_examples.py
 
@@ -7,6 +7,9 @@ An RLHF-style log: 300 responses of 24 tokens sampled from a policy over a
 drew it and under the reference model. ``policy_logp_hot.npy`` logs the same
 policy's plain-softmax log-probabilities for tokens that were in fact generated at
 temperature 1.3 — the sampler mismatch behind "negative KL" reports.
+
+A VAE encoder's posteriors: ``vae/posterior.npz`` holds ``mu`` and ``logvar`` (2,000 x 16),
+with 5 collapsed latent dimensions (posterior = prior).
 """
 
 from __future__ import annotations
@@ -38,10 +41,21 @@ def policy_logs(rng: np.random.Generator) -> None:
     np.save(OUT / "rl" / "response_ids.npy", np.repeat(np.arange(responses), length))
 
 
+def vae_posteriors(rng: np.random.Generator) -> None:
+    """An encoder's means and log-variances for 2,000 inputs over 16 latent dimensions, 5 of them collapsed."""
+    examples, latent, active = 2000, 16, 11
+    signal = np.r_[np.linspace(1.5, 0.3, active), np.zeros(latent - active)]
+    mu = rng.normal(size=(examples, latent)) * signal + rng.normal(0, 0.01, size=(examples, latent))
+    logvar = np.r_[np.linspace(-3.0, -0.5, active), np.zeros(latent - active)] + rng.normal(0, 0.05, size=(examples, latent))
+    np.savez(OUT / "vae" / "posterior.npz", mu=mu.astype(np.float32), logvar=logvar.astype(np.float32))
+
+
 def main() -> None:
     rng = np.random.default_rng(2027)
     (OUT / "rl").mkdir(parents=True, exist_ok=True)
+    (OUT / "vae").mkdir(parents=True, exist_ok=True)
     policy_logs(rng)
+    vae_posteriors(rng)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ class CompareOptions:
     drawn_from: str = "p"
     group: str | None = None
     mask: str | None = None
+    per_dimension: bool = False
+    active_threshold: float = 0.01
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -76,10 +78,9 @@ def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = N
     if options.from_ == "samples":
         return _compare_sample_files(p_text, q_text, options).in_base(options.base)
     if options.from_ == "sampled-logprobs":
-        from klcli.sampled import estimators_in_base
-
-        comparison = _compare_sampled_logprobs(p_text, q_text, options, stdin)
-        return estimators_in_base(comparison.in_base(options.base), parse_base(options.base)[1])
+        return _compare_sampled_logprobs(p_text, q_text, options, stdin).in_base(options.base)
+    if options.per_dimension and options.from_ != "probs":
+        raise UsageError("--per-dimension applies to distribution specs (batches of diagonal Gaussians)")
     if options.drawn_from != "p" or options.group is not None or options.mask is not None:
         raise UsageError("--drawn-from, --group and --mask apply to --from sampled-logprobs")
     if options.k is not None or options.bootstrap is not None or options.columns or not options.standardize:
@@ -163,10 +164,26 @@ def _compare_specs(p, q, options: CompareOptions) -> Comparison:
         raise UsageError("--from and --smooth apply to histograms, not to distribution specs")
     from klcli.parametric import compare_distributions
 
-    return compare_distributions(
+    comparison = compare_distributions(
         p, q, engine=options.engine, samples=options.samples, seed=options.seed, device=options.device,
         reduction=options.reduction,
     )
+    if options.per_dimension:
+        from klcli.parametric_batch import per_dimension
+
+        means = per_dimension(p, q)
+        active = int(np.count_nonzero(means["kl_pq"] > options.active_threshold))
+        comparison.info.update(per_dimension=means, active_dimensions=active, active_threshold=options.active_threshold)
+        comparison.notes.append(
+            f"{active} of {means['kl_pq'].size} dimensions active (mean KL(P‖Q) per dimension above {options.active_threshold:g} nats); "
+            f"per dimension, KL(P‖Q) in nats: {_short_list(means['kl_pq'])}"
+        )
+    return comparison
+
+
+def _short_list(values: np.ndarray, limit: int = 16) -> str:
+    shown = ", ".join(f"{v:.3g}" for v in values[:limit])
+    return shown + (f", … ({values.size - limit} more)" if values.size > limit else "")
 
 
 def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> Comparison:

@@ -141,7 +141,31 @@ class Comparison:
             values["js_distance"] = _sqrt(values["js"])
             if "js" in stderr:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
-        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes))
+        info = {k: _in_units(v, log_base) if k in INFO_IN_UNITS else v for k, v in self.info.items()}
+        return Comparison(values, dict(self.method), stderr, label, info, list(self.notes))
+
+
+#: ``info`` entries that hold divergences (numbers at any depth), converted by ``in_base``;
+#: their other entries (names, counts, flags) are left as they are.
+INFO_IN_UNITS = frozenset({"estimators", "per_dimension", "active_threshold"})
+
+#: Keys inside those entries that are not in units (ratios, counts, names).
+_UNITLESS = frozenset({"estimates", "direction", "property"})
+
+
+def _in_units(value: Any, log_base: float) -> Any:
+    """``value`` with every number divided by ``log_base`` (dicts and lists walked).
+
+    >>> _in_units({"k1": {"value": 2.0, "estimates": "kl_pq"}, "kl": [2.0, 4.0]}, 2.0)
+    {'k1': {'value': 1.0, 'estimates': 'kl_pq'}, 'kl': [1.0, 2.0]}
+    """
+    if isinstance(value, dict):
+        return {k: v if k in _UNITLESS else _in_units(v, log_base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_units(v, log_base) for v in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    return value / log_base
 
 
 def _sqrt(value: Value) -> Value:

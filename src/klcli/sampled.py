@@ -252,13 +252,3 @@ def _comparison(rho: np.ndarray, drawn_from: str, reduction: str, group_ids) -> 
 
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
-
-
-def estimators_in_base(c: Comparison, log_base: float) -> Comparison:
-    """Express the ``estimators`` record of a comparison in the unit ``log_base`` (ln of the base)."""
-    estimators = c.info.get("estimators")
-    if estimators and log_base != 1.0:
-        c.info["estimators"] = {
-            name: {**e, "value": e["value"] / log_base, "stderr": e["stderr"] / log_base} for name, e in estimators.items()
-        }
-    return c

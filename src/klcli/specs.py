@@ -125,7 +125,7 @@ def construct(cls: type[Distribution], args: tuple | list, kwargs: dict[str, Any
     """
     hint = "; e.g. mixture([1, 3], [normal(0, 1), normal(4, 1)])" if cls is Mixture else ""
     try:
-        Distribution._bind(cls, tuple(args), dict(kwargs))  # reads class attributes only: checks the signature first
+        cls.__new__(cls)._bind(tuple(args), dict(kwargs))  # a bare instance: checks the signature (class attributes only) first
         return cls(*args, **kwargs)
     except InputError as error:
         if hint and str(error).startswith("mixture()"):

@@ -39,6 +39,8 @@ def compare(
     columns: Annotated[Optional[str], typer.Option("--columns", help="--from samples: comma-separated columns (names, or 0-based indices) to use.")] = None,
     drawn_from: Annotated[o.DrawnFrom, typer.Option("--drawn-from", help="--from sampled-logprobs: the side the draws were taken from.")] = o.DrawnFrom.p,
     group: Annotated[Optional[str], typer.Option("--group", help="--from sampled-logprobs: a source of sequence ids, one per row; log-ratios are summed per sequence.", metavar="SRC")] = None,
+    per_dimension: Annotated[bool, typer.Option("--per-dimension", help="Batches of products (e.g. diagonal Gaussians): the mean KL per dimension and the active dimensions.")] = False,
+    active_threshold: Annotated[float, typer.Option("--active-threshold", help="--per-dimension: a dimension is active when its mean KL(P||Q) exceeds X nats.", metavar="X")] = 0.01,
     mask: Annotated[Optional[str], typer.Option("--mask", help="--from sampled-logprobs: a source of 0/1 per row; rows with 0 (padding) are dropped.", metavar="SRC")] = None,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
@@ -62,7 +64,7 @@ def compare(
         input_format=input_format.value if input_format else None,
         k=k, bootstrap=bootstrap, standardize=standardize,
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
-        drawn_from=drawn_from.value, group=group, mask=mask,
+        drawn_from=drawn_from.value, group=group, mask=mask, per_dimension=per_dimension, active_threshold=active_threshold,
     )
     comparison = compare_sources(p, q, options)
     print_comparison(comparison, fmt.value, p_name=_display(p), q_name=_display(q))
