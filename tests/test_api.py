@@ -98,7 +98,7 @@ def test_errors_are_the_commands_messages(p, q, kwargs, cli):
     with pytest.raises(klcli.KlcliError) as caught:
         klcli.compare(p, q, **kwargs)
     if kwargs.get("from_") == "bogus":
-        assert str(caught.value) == "`--from` must be one of probs, logprobs, logits, samples, not 'bogus'"
+        assert str(caught.value) == "`--from` must be one of probs, logprobs, logits, samples, sampled-logprobs, not 'bogus'"
         return
     message = cli_error("compare", *cli)
     assert str(caught.value) == message.replace(cli[1], "Q").replace(cli[0], "P")  # an array is named by its role
@@ -214,3 +214,18 @@ def test_drift_takes_a_reference_profile(tmp_path, cli):
     from_profile = klcli.drift(tmp_path / "ref.json", tmp_path / "cur.csv").to_dict()
     from_table = klcli.drift(tmp_path / "ref.csv", tmp_path / "cur.csv").to_dict()
     assert from_profile["columns"] == from_table["columns"]
+
+
+def test_sampled_logprobs_from_arrays_equal_the_command(tmp_path, cli):
+    import klcli
+
+    rng = np.random.default_rng(3)
+    log_p = -rng.gamma(2.0, 1.0, size=400)
+    log_q = log_p + rng.normal(0, 0.1, size=400)
+    groups = np.arange(400) // 4
+    for name, values in (("p", log_p), ("q", log_q), ("g", groups)):
+        np.save(tmp_path / f"{name}.npy", values)
+    api = klcli.compare(log_p, log_q, from_="sampled-logprobs", groups=groups, base=2).to_dict()
+    command = cli("compare", tmp_path / "p.npy", tmp_path / "q.npy", "--from", "sampled-logprobs", "--group", tmp_path / "g.npy", "-b", "2", "-f", "json").json()
+    for key in ("kl_pq", "kl_qp", "js", "estimators", "mean_ratio", "draws_match_sampler"):
+        assert api[key] == command[key], key

@@ -231,6 +231,11 @@ def compare(
     column: str | None = None,
     key: str | None = None,
     scale_t2: bool = False,
+    drawn_from: str = "p",
+    groups: Any = None,
+    mask: Any = None,
+    per_dimension: bool = False,
+    active_threshold: float = 0.01,
     names: tuple[str, str] | None = None,
 ) -> Result:
     """Divergences of P from the reference Q, as ``klcli compare P Q`` computes them.
@@ -245,7 +250,7 @@ def compare(
         ``"normal(0, 1)"`` or inline numbers ``"0.2,0.8"``. Q is the reference.
     base : {"e", 2, 10} or float
         Unit of every value (nats by default).
-    from_ : {"probs", "logprobs", "logits", "samples"}
+    from_ : {"probs", "logprobs", "logits", "samples", "sampled-logprobs"}
         How the numbers are read (``samples`` reads files of observations).
     temperature : float
         For logits and log-probabilities: divide by T before the softmax.
@@ -257,6 +262,12 @@ def compare(
         How a pair of specs is computed.
     samples, seed, device
         Monte Carlo size, seed and device (``device`` needs torch).
+    drawn_from, groups, mask
+        ``from_="sampled-logprobs"`` (P and Q: log p(xᵢ) and log q(xᵢ) of the same draws): the side
+        the draws came from, a sequence id per row, and 1/0 per row to keep or drop it.
+    per_dimension, active_threshold
+        Batches of products of scalar families (diagonal Gaussians): the mean KL per dimension and
+        the count of dimensions above ``active_threshold`` nats.
     column, key
         Which column of a table file, which array of an ``.npz`` file.
     scale_t2 : bool
@@ -308,8 +319,15 @@ def compare(
         column=column,
         key=key,
         scale_t2=scale_t2,
+        drawn_from=drawn_from,
+        per_dimension=per_dimension,
+        active_threshold=active_threshold,
     )
     p_name, q_name = names or (_name(p, "P"), _name(q, "Q"))
+    if from_ == "sampled-logprobs":
+        return Result(_compare_sampled(p, q, options, groups, mask, (p_name, q_name)), p_name, q_name)
+    if groups is not None or mask is not None:
+        raise UsageError("groups and mask apply to from_='sampled-logprobs'")
     if isinstance(p, (str, os.PathLike)) and isinstance(q, (str, os.PathLike)):
         return Result(compare_sources(os.fspath(p), os.fspath(q), options), p_name, q_name)
     options.validate()
@@ -319,6 +337,31 @@ def compare(
     p_read = source_of(p, "P", read)
     q_read = source_of(q, "Q", read)
     return Result(compare_read(p_read, q_read, options), p_name, q_name)
+
+
+def _compare_sampled(p: Any, q: Any, options: Any, groups: Any, mask: Any, names: tuple[str, str]) -> Comparison:
+    """``from_="sampled-logprobs"``: arrays (or paths) of log p(xᵢ) and log q(xᵢ), optional groups and mask."""
+    from klcli.sampled import estimate_sampled
+
+    options.validate()
+    read = dict(input_format=None, column=options.column, key=options.key)
+
+    def numbers(obj: Any, role: str) -> Any:
+        return None if obj is None else _numbers(source_of(obj, role, read), role)
+
+    comparison = estimate_sampled(
+        numbers(p, "P"), numbers(q, "Q"), drawn_from=options.drawn_from, groups=numbers(groups, "groups"),
+        mask=numbers(mask, "mask"), reduction=options.reduction, names=names,
+    )
+    return comparison.in_base(options.base)
+
+
+def _numbers(source: Any, role: str) -> Any:
+    from klcli.sources import Histogram
+
+    if not isinstance(source, Histogram) or source.labels is not None:
+        raise InputError(f"{role}: from_='sampled-logprobs' takes numbers, one per draw")
+    return source.values
 
 
 def _base_text(base: str | float) -> str:

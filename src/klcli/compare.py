@@ -20,7 +20,7 @@ from klcli.renormalise import EXACT_NORMALISATION_MAX, ExactNormalisation
 from klcli.result import Bins, Comparison, parse_base
 from klcli.sources import Histogram, align, check_weights, read_source
 
-FROM_MODES = ("probs", "logprobs", "logits", "samples")
+FROM_MODES = ("probs", "logprobs", "logits", "samples", "sampled-logprobs")
 ENGINES = ("auto", "exact", "closed", "quad", "mc")
 
 
@@ -50,6 +50,10 @@ class CompareOptions:
     targets: str | None = None
     mask: str | None = None
     scale_t2: bool = False
+    drawn_from: str = "p"
+    group: str | None = None
+    per_dimension: bool = False
+    active_threshold: float = 0.01
 
     def validate(self) -> None:
         """Check option values before any file is read."""
@@ -72,8 +76,10 @@ class CompareOptions:
             raise UsageError(f"`--samples` must be a positive integer, not {self.samples!r}")
         if self.estimator not in ("auto", "knn", "knn-ensemble", "classifier"):
             raise UsageError(f"`--estimator` must be one of auto, knn, knn-ensemble, classifier, not {self.estimator!r}")
-        if (self.summary or self.targets or self.mask) and self.from_ not in ("probs", "logprobs", "logits"):
-            raise UsageError("--summary, --targets and --mask apply to batches read --from probs, logprobs or logits")
+        if (self.summary or self.targets) and self.from_ not in ("probs", "logprobs", "logits"):
+            raise UsageError("--summary and --targets apply to batches read --from probs, logprobs or logits")
+        if self.mask and self.from_ not in ("probs", "logprobs", "logits", "sampled-logprobs"):
+            raise UsageError("--mask applies to batches read --from probs, logprobs or logits, and to --from sampled-logprobs")
         if self.top < 0:
             raise UsageError(f"`--top` must be a non-negative integer, not {self.top!r}")
 
@@ -91,6 +97,12 @@ def compare_sources(
         raise UsageError("only one of P and Q can be read from standard input")
     if options.from_ == "samples":
         return _compare_sample_files(p_text, q_text, options, stdin, progress).in_base(options.base)
+    if options.from_ == "sampled-logprobs":
+        return _compare_sampled_logprobs(p_text, q_text, options, stdin).in_base(options.base)
+    if options.per_dimension and options.from_ != "probs":
+        raise UsageError("--per-dimension applies to distribution specs (batches of diagonal Gaussians)")
+    if options.drawn_from != "p" or options.group is not None:
+        raise UsageError("--drawn-from and --group apply to --from sampled-logprobs")
     if (options.k is not None or options.bootstrap is not None or options.columns or not options.standardize
             or options.estimator != "auto"):
         raise UsageError("--estimator, --k, --bootstrap, --columns and --no-standardize apply to --from samples")
@@ -151,15 +163,63 @@ def _compare_sample_files(p_text: str, q_text: str, options: CompareOptions, std
     )
 
 
+def _compare_sampled_logprobs(p_text: str, q_text: str, options: CompareOptions, stdin) -> Comparison:
+    """``--from sampled-logprobs``: log p(xᵢ) and log q(xᵢ) of the same draws (RL/RLHF logs)."""
+    from klcli.sampled import estimate_sampled
+
+    if options.smooth is not None or options.temperature != 1.0 or options.engine != "auto" or options.device:
+        raise UsageError("--smooth, --temperature, --engine and --device do not apply to --from sampled-logprobs")
+    if "-" in (options.group, options.mask) and "-" in (p_text, q_text):
+        raise UsageError("only one source can be read from standard input")
+    read = dict(input_format=options.input_format, column=options.column, key=options.key, stdin=stdin)
+
+    def column(text: str, role: str) -> np.ndarray:
+        source = read_source(text, role=role, **read)
+        if not isinstance(source, Histogram):
+            raise InputError(f"{role}: --from sampled-logprobs reads numbers (one log-probability per draw), not the spec {text!r}")
+        if source.labels is not None:
+            raise InputError(f"{source.name}: expected one column of log-probabilities, got labelled rows")
+        return source.values
+
+    extra = {}
+    for option, text in (("groups", options.group), ("mask", options.mask)):
+        if text is not None:
+            extra[option] = column(text, f"--{'group' if option == 'groups' else option}")
+    return estimate_sampled(
+        column(p_text, "P"), column(q_text, "Q"), drawn_from=options.drawn_from, reduction=options.reduction,
+        names=(_role_name(p_text, "P"), _role_name(q_text, "Q")), **extra,
+    )
+
+
+def _role_name(text: str, role: str) -> str:
+    return f"{role} ({'stdin' if text == '-' else text})"
+
+
 def _compare_specs(p, q, options: CompareOptions) -> Comparison:
     if options.from_ != "probs" or options.smooth is not None:
         raise UsageError("--from and --smooth apply to histograms, not to distribution specs")
     from klcli.parametric import compare_distributions
 
-    return compare_distributions(
+    comparison = compare_distributions(
         p, q, engine=options.engine, samples=options.samples, seed=options.seed, device=options.device,
         reduction=options.reduction,
     )
+    if options.per_dimension:
+        from klcli.parametric_batch import per_dimension
+
+        means = per_dimension(p, q)
+        active = int(np.count_nonzero(means["kl_pq"] > options.active_threshold))
+        comparison.info.update(per_dimension=means, active_dimensions=active, active_threshold=options.active_threshold)
+        comparison.notes.append(
+            f"{active} of {means['kl_pq'].size} dimensions active (mean KL(P‖Q) per dimension above {options.active_threshold:g} nats); "
+            f"per dimension, KL(P‖Q) in nats: {_short_list(means['kl_pq'])}"
+        )
+    return comparison
+
+
+def _short_list(values: np.ndarray, limit: int = 16) -> str:
+    shown = ", ".join(f"{v:.3g}" for v in values[:limit])
+    return shown + (f", … ({values.size - limit} more)" if values.size > limit else "")
 
 
 def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> Comparison:

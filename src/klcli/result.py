@@ -174,7 +174,8 @@ class Comparison:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
             if "js" in interval:
                 interval["js_distance"] = tuple(_sqrt(v) for v in interval["js"])
-        return Comparison(values, dict(self.method), stderr, label, dict(self.info), list(self.notes), interval, self.bins)
+        info = {k: _in_units(v, log_base) if k in INFO_IN_UNITS else v for k, v in self.info.items()}
+        return Comparison(values, dict(self.method), stderr, label, info, list(self.notes), interval, self.bins)
 
 
 @dataclass
@@ -215,6 +216,29 @@ def _check_not_nan(values: dict[str, Value], method: str | dict[str, str]) -> No
 
 
 LOG_2 = math.log(2.0)
+
+
+#: ``info`` entries that hold divergences (numbers at any depth), converted by ``in_base``;
+#: their other entries (names, counts, flags) are left as they are.
+INFO_IN_UNITS = frozenset({"estimators", "per_dimension", "active_threshold"})
+
+#: Keys inside those entries that are not in units (ratios, counts, names).
+_UNITLESS = frozenset({"estimates", "direction", "property"})
+
+
+def _in_units(value: Any, log_base: float) -> Any:
+    """``value`` with every number divided by ``log_base`` (dicts and lists walked).
+
+    >>> _in_units({"k1": {"value": 2.0, "estimates": "kl_pq"}, "kl": [2.0, 4.0]}, 2.0)
+    {'k1': {'value': 1.0, 'estimates': 'kl_pq'}, 'kl': [1.0, 2.0]}
+    """
+    if isinstance(value, dict):
+        return {k: v if k in _UNITLESS else _in_units(v, log_base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_units(v, log_base) for v in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    return value / log_base
 
 
 def _sqrt(value: Value) -> Value:

@@ -4,8 +4,12 @@ Grammar (whitespace allowed between any two tokens)::
 
     spec     := NAME "(" [argument ("," argument)* [","]] ")"
     argument := NAME "=" value | value
-    value    := NUMBER | "[" [value ("," value)* [","]] "]" | spec
+    value    := NUMBER | "[" [value ("," value)* [","]] "]" | spec | "@" PATH [":" KEY]
     NUMBER   := [+-] (digits [. digits] | . digits) [(e|E) [+-] digits] | [+-] inf
+
+``@PATH`` reads an argument from a file (an NPY array, an NPZ member, a CSV or
+Parquet column): ``normal(loc=@post.npz:mu, scale=@post.npz:sigma)``. PATH
+ends at the first ``,``, ``)`` or ``]``; ``:KEY`` names the member or column.
 
 Positional arguments follow ``torch.distributions`` order, keyword arguments
 use torch's names. Nested specs are only meaningful as mixture components.
@@ -121,7 +125,7 @@ def construct(cls: type[Distribution], args: tuple | list, kwargs: dict[str, Any
     """
     hint = "; e.g. mixture([1, 3], [normal(0, 1), normal(4, 1)])" if cls is Mixture else ""
     try:
-        Distribution._bind(cls, tuple(args), dict(kwargs))  # reads class attributes only: checks the signature first
+        cls.__new__(cls)._bind(tuple(args), dict(kwargs))  # a bare instance: checks the signature (class attributes only) first
         return cls(*args, **kwargs)
     except InputError as error:
         if hint and str(error).startswith("mixture()"):
@@ -140,6 +144,35 @@ def family_class(name: str) -> type[Distribution]:
     close = difflib.get_close_matches(key, [*FAMILIES, *ALIASES], n=1)
     hint = f"; did you mean {ALIASES.get(close[0], close[0])!r}?" if close else ""
     raise InputError(f"unknown distribution family {name!r}{hint} Known families: {', '.join(FAMILIES)}")
+
+
+def read_array_argument(reference: str):
+    """The array named by ``PATH`` or ``PATH:KEY`` (NPY, NPZ member, CSV/Parquet column).
+
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "mu.npy"); np.save(path, np.zeros((2, 3)))
+    >>> read_array_argument(path).shape
+    (2, 3)
+    """
+    import os
+
+    import numpy as np
+
+    from klcli.sources import EXTENSIONS, read_file
+
+    path, key = reference, None
+    if not os.path.isfile(path) and ":" in reference:
+        path, key = reference.rsplit(":", 1)
+    if not os.path.isfile(path):
+        raise InputError(f"@{reference}: no such file" + (f" ({path!r})" if key else ""))
+    fmt = EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise InputError(f"@{reference}: an array argument is read from .npy, .npz, .csv, .tsv, .txt, .json or .parquet files")
+    column, member = (key, None) if fmt in ("csv", "tsv", "txt", "parquet") else (None, key)
+    histogram = read_file(path, fmt=fmt, column=column, key=member)
+    if histogram.labels is not None:
+        raise InputError(f"@{reference}: expected numbers, got labelled rows")
+    return np.asarray(histogram.values, dtype=float)
 
 
 class _Parser:
@@ -208,6 +241,19 @@ class _Parser:
                 raise
             raise InputError(f"in {self.text[start:self.position].strip()!r}: {error}") from None
 
+    def file_argument(self) -> Any:
+        """``@PATH[:KEY]``: an array read from a file."""
+        start = self.position + 1
+        end = start
+        while end < len(self.text) and self.text[end] not in ",)]":
+            end += 1
+        reference = self.text[start:end].strip()
+        if not reference:
+            self.position = start
+            self.fail("expected a file path after '@'")
+        self.position = end
+        return read_array_argument(reference)
+
     def _keyword(self) -> str | None:
         """Consume ``NAME =`` when present and return NAME."""
         self.skip_space()
@@ -224,6 +270,8 @@ class _Parser:
 
     def value(self) -> Any:
         char = self.peek()
+        if char == "@":
+            return self.file_argument()
         if char == "[":
             self.position += 1
             items = []

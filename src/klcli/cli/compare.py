@@ -41,11 +41,15 @@ def compare(
     summary: Annotated[bool, typer.Option("--summary", help="Batches: per-row statistics of each divergence (mean, stderr, median, p90, p99, p99.9, min, max, top rows) and top-1 agreement.")] = False,
     top: Annotated[int, typer.Option("--top", help="With --summary: how many of the rows with the largest values to list.", min=0)] = 5,
     targets: Annotated[Optional[str], typer.Option("--targets", help="Batches: the observed category of each row (an integer array): perplexities of P and Q, and Δp with --summary.", metavar="SRC")] = None,
-    mask: Annotated[Optional[str], typer.Option("--mask", help="Batches: 1 keeps a row, 0 drops it (padding positions).", metavar="SRC")] = None,
+    mask: Annotated[Optional[str], typer.Option("--mask", help="Batches and --from sampled-logprobs: 1 keeps a row, 0 drops it (padding positions).", metavar="SRC")] = None,
     plot: o.Plot = False,
     output: o.Output = None,
     scale_t2: Annotated[bool, typer.Option("--scale-t2", help="Multiply the KL values by T^2, as distillation losses do (soft-target gradients scale as 1/T^2).")] = False,
     stream: Annotated[bool, typer.Option("--stream", help="Read JSON lines from stdin, each {\"p\": [...], \"q\": [...]} (or [P, Q]); write one JSON line per input line.")] = False,
+    drawn_from: Annotated[o.DrawnFrom, typer.Option("--drawn-from", help="--from sampled-logprobs: the side the draws were taken from.")] = o.DrawnFrom.p,
+    group: Annotated[Optional[str], typer.Option("--group", help="--from sampled-logprobs: a source of sequence ids, one per row; log-ratios are summed per sequence.", metavar="SRC")] = None,
+    per_dimension: Annotated[bool, typer.Option("--per-dimension", help="Batches of products (e.g. diagonal Gaussians): the mean KL per dimension and the active dimensions.")] = False,
+    active_threshold: Annotated[float, typer.Option("--active-threshold", help="--per-dimension: a dimension is active when its mean KL(P||Q) exceeds X nats.", metavar="X")] = 0.01,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -60,6 +64,7 @@ def compare(
       klcli compare before.csv after.csv --from samples --estimator knn --k 5
       klcli compare today.csv baseline.csv --plot
       klcli compare today.csv baseline.csv --format html -o report.html
+      klcli compare logp_policy.npy logp_ref.npy --from sampled-logprobs --group seq.npy
     """
     from klcli.cli.output import check_plot, output_to
     from klcli.compare import CompareOptions, compare_sources
@@ -78,6 +83,7 @@ def compare(
         k=k, bootstrap=bootstrap, standardize=standardize, estimator=estimator,
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
         summary=summary, top=top, targets=targets, mask=mask, scale_t2=scale_t2,
+        drawn_from=drawn_from.value, group=group, per_dimension=per_dimension, active_threshold=active_threshold,
     )
     if stream:
         from klcli.cli.stream import compare_stream

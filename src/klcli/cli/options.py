@@ -28,6 +28,12 @@ class FromMode(str, Enum):
     logprobs = "logprobs"
     logits = "logits"
     samples = "samples"
+    sampled_logprobs = "sampled-logprobs"
+
+
+class DrawnFrom(str, Enum):
+    p = "p"
+    q = "q"
 
 
 class HistogramFrom(str, Enum):

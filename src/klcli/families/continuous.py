@@ -14,7 +14,7 @@ from scipy import special
 
 from klcli.errors import InputError
 from klcli.families._ops import LOG_2, LOG_2PI
-from klcli.families.base import INF, POSITIVE, REAL, Tail, Univariate, spread_points
+from klcli.families.base import INF, POSITIVE, REAL, Tail, Univariate, format_number, spread_points
 from klcli.stable import lgamma_remainder
 
 EULER_GAMMA = float(np.euler_gamma)
@@ -51,11 +51,32 @@ class _LocScale(Univariate):
 class Normal(_LocScale):
     """Normal distribution ``normal(loc, scale)``.
 
+    The spread may instead be given as ``variance=`` (σ²) or ``logvar=`` (log σ²,
+    as VAE encoders emit it); either is turned into ``scale``.
+
     >>> round(float(Normal(0, 2).log_prob([0.0])[0]), 6)
     -1.612086
+    >>> Normal(loc=0, logvar=math.log(4.0)).scale.tolist(), Normal(variance=[1, 9]).scale.tolist()
+    (2.0, [1.0, 3.0])
     """
 
     name = "normal"
+    constraints = {**_LocScale.constraints, "variance": POSITIVE, "logvar": REAL}
+    #: alternative names of the spread, and how each becomes ``scale``
+    spreads = {"variance": np.sqrt, "logvar": lambda v: np.exp(v / 2)}
+
+    def _bind(self, args, kwargs):
+        given = [key for key in ("scale", *self.spreads) if key in kwargs] + (["scale"] if len(args) > 1 else [])
+        if len(given) > 1:
+            raise InputError(f"normal() takes its spread once, as scale=, variance= or logvar=, but got {' and '.join(given)}")
+        for key, to_scale in self.spreads.items():
+            if key in kwargs:
+                with np.errstate(over="ignore", under="ignore"):
+                    scale = to_scale(self._validated(key, kwargs.pop(key)))
+                if not np.all((scale > 0) & np.isfinite(scale)):
+                    raise InputError(f"normal({key}=...): a value gives a scale of {format_number(float(np.ravel(scale)[np.argmin((scale > 0) & np.isfinite(scale))]))}, outside float64's positive range")
+                kwargs["scale"] = scale
+        return super()._bind(args, kwargs)
 
     def _log_density(self, x, ops, a):
         return -0.5 * ops.square((x - a["loc"]) / a["scale"]) - a["log_scale"] - 0.5 * LOG_2PI
