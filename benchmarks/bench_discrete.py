@@ -110,7 +110,9 @@ def main() -> None:
     script = DATA / "scipy_compare.py"
     script.write_text(SCIPY_SCRIPT)
     files = [str(DATA / "p20m.npy"), str(DATA / "q20m.npy")]
-    cli = best_time(lambda: subprocess.run([sys.executable, "-m", "klcli", "compare", *files, "-f", "json"], check=True, capture_output=True), args.repeat)
+    cli = best_time(
+        lambda: subprocess.run([sys.executable, "-m", "klcli", "compare", *files, "-f", "json"], check=True, capture_output=True), args.repeat
+    )
     plain = best_time(lambda: subprocess.run([sys.executable, str(script), *files], check=True, capture_output=True), args.repeat)
     print(f"whole process: klcli compare {cli:.2f}s, plain scipy script {plain:.2f}s: {plain / cli:.1f}x   (goal >= 4x)")
 

@@ -75,10 +75,13 @@ def baseline(reference: str, current: str) -> None:
 def timed(command: list[str]) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + system), peak RSS in MiB and stdout of a command run under /usr/bin/time -v."""
     start = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "src")})
+    done = subprocess.run(
+        ["/usr/bin/time", "-v", *command], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "src")}
+    )
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
+
     def field(label: str) -> float:
         return float(re.search(rf"{label}: ([\d.]+)", done.stderr).group(1))
 

@@ -102,7 +102,10 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(dir=args.folder))
     try:
         p, q = folder / "p.npy", folder / "q.npy"
-        subprocess.run([sys.executable, __file__, "--generate", str(folder), "--rows", str(args.rows), "--vocab", str(args.vocab), "--dtype", args.dtype], check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--generate", str(folder), "--rows", str(args.rows), "--vocab", str(args.vocab), "--dtype", args.dtype],
+            check=True,
+        )
         size = p.stat().st_size / 2**20
         print(f"{args.rows:,} x {args.vocab:,} {args.dtype} logits, {size:,.0f} MiB a side; best of {args.repeat}; cores: {os.cpu_count()}")
         klcli = [sys.executable, "-m", "klcli", "compare", str(p), str(q), "--from", "logits", "-f", "json"]

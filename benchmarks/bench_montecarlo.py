@@ -89,8 +89,7 @@ def main() -> None:
     if cuda:
         header += f" {'torch cuda':>11}"
     print(f"samples/s (millions); torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}")
-    print("cpu/np: speed of the torch cpu engine over the numpy engine (goal <= 1.5); "
-          "cpu/td: over torch.distributions (goal >= 1)")
+    print("cpu/np: speed of the torch cpu engine over the numpy engine (goal <= 1.5); cpu/td: over torch.distributions (goal >= 1)")
     print(header)
     print("-" * len(header))
     for name, p, q, dim in cases():
@@ -113,8 +112,10 @@ def main() -> None:
                 g_p, g_q = cuda.asarray(x_p), cuda.asarray(x_q)
                 evaluate_with_ops(p, q, g_p, g_q, cuda, value)  # warm-up
                 extra = f" {n / best_of(lambda: evaluate_with_ops(p, q, g_p, g_q, cuda, value)) / 1e6:11.2f}"
-            print(f"{name:22} {value:5} {'evaluate':10} {rates[0] / 1e6:10.2f} {rates[1] / 1e6:10.2f} {rates[2] / 1e6:10.2f} "
-                  f"{rates[1] / rates[0]:9.2f} {rates[1] / rates[2]:9.2f}{extra}")
+            print(
+                f"{name:22} {value:5} {'evaluate':10} {rates[0] / 1e6:10.2f} {rates[1] / 1e6:10.2f} {rates[2] / 1e6:10.2f} "
+                f"{rates[1] / rates[0]:9.2f} {rates[1] / rates[2]:9.2f}{extra}"
+            )
             keys = ("kl_pq",) if value == "KL" else ("js",)
             end_to_end = [
                 n / best_of(lambda: montecarlo.estimate(p, q, samples=n, seed=0, keys=keys), repeat=2),
@@ -123,8 +124,10 @@ def main() -> None:
             extra = ""
             if cuda:
                 extra = f" {n / best_of(lambda: montecarlo.estimate(p, q, samples=n, seed=0, keys=keys, device='cuda'), repeat=2) / 1e6:11.2f}"
-            print(f"{name:22} {value:5} {'end to end':10} {end_to_end[0] / 1e6:10.2f} {end_to_end[1] / 1e6:10.2f} {'':>10} "
-                  f"{end_to_end[1] / end_to_end[0]:9.2f} {'':>9}{extra}")
+            print(
+                f"{name:22} {value:5} {'end to end':10} {end_to_end[0] / 1e6:10.2f} {end_to_end[1] / 1e6:10.2f} {'':>10} "
+                f"{end_to_end[1] / end_to_end[0]:9.2f} {'':>9}{extra}"
+            )
 
 
 if __name__ == "__main__":

@@ -170,17 +170,25 @@ def main() -> None:
     a = timed_row("(a) drift ref.parquet cur.parquet", [*klcli, "drift", path("ref.parquet"), path("cur.parquet"), "-f", "json"])
     timed_row("(b) profile ref.parquet (once)", [*klcli, "profile", path("ref.parquet"), "-o", path("ref.json")])
     b = timed_row("(b) drift ref.json cur.parquet", [*klcli, "drift", path("ref.json"), path("cur.parquet"), "-f", "json"])
-    parts = [timed([*klcli, "profile", path(f"cur-parts/part-{i}.parquet"), "--edges-from", path("ref.json"), "-o", path(f"part-{i}.json")]) for i in range(PARTS)]
+    parts = [
+        timed([*klcli, "profile", path(f"cur-parts/part-{i}.parquet"), "--edges-from", path("ref.json"), "-o", path(f"part-{i}.json")])
+        for i in range(PARTS)
+    ]
     rows[f"(c) profile {PARTS} parts, one by one"] = (sum(p[0] for p in parts), max(p[1] for p in parts), "")
     print(f"{f'(c) profile {PARTS} parts, one by one':40} {sum(p[0] for p in parts):9.2f} {max(p[1] for p in parts):15.0f}", flush=True)
     timed_row("(c) profile merge", [*klcli, "profile", "merge", *[path(f"part-{i}.json") for i in range(PARTS)], "-o", path("merged.json")])
     c = timed_row("(c) drift ref.json merged.json", [*klcli, "drift", path("ref.json"), path("merged.json"), "-f", "json"])
     if not args.no_spark:
-        d = timed_row("(d) drift --engine spark, local[2]", [*klcli, "drift", path("ref.parquet"), path("cur-parts"), "-f", "json", "--engine", "spark", "--spark-master", "local[2]"])
+        d = timed_row(
+            "(d) drift --engine spark, local[2]",
+            [*klcli, "drift", path("ref.parquet"), path("cur-parts"), "-f", "json", "--engine", "spark", "--spark-master", "local[2]"],
+        )
     e = timed_row("(e) pandas + numpy + scipy", [sys.executable, os.path.abspath(__file__), "--baseline", path("ref.parquet"), path("cur.parquet")])
 
-    print(f"\n{args.rows:,} rows x ({NUMERIC} float64 + {len(CATEGORIES)} text) columns, Parquet, current in {PARTS} files; "
-          f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"\n{args.rows:,} rows x ({NUMERIC} float64 + {len(CATEGORIES)} text) columns, Parquet, current in {PARTS} files; "
+        f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'':40} {'wall (s)':>9} {'peak RSS (MiB)':>15} {'wall / (a)':>11}")
     for name, (wall, peak, _) in rows.items():
         print(f"{name:40} {wall:9.2f} {peak:15.0f} {wall / a[0]:10.2f}x")
@@ -190,8 +198,10 @@ def main() -> None:
     verdicts = {col["column"]: col["drifted"] for col in json.loads(a[2])["columns"]}
     if not args.no_spark:
         spark = json.loads(d[2])["columns"]
-        print(f"(d) Spark: same verdicts {all(col['drifted'] == verdicts[col['column']] for col in spark)}, "
-              f"largest difference {max(abs(col['value'] - ours[col['column']]) for col in spark):.1e} (approxQuantile edges vs a sample's)")
+        print(
+            f"(d) Spark: same verdicts {all(col['drifted'] == verdicts[col['column']] for col in spark)}, "
+            f"largest difference {max(abs(col['value'] - ours[col['column']]) for col in spark):.1e} (approxQuantile edges vs a sample's)"
+        )
     theirs = json.loads(e[2])
     print(f"(e) script: largest difference {max(abs(ours[k] - theirs[k]) for k in theirs):.1e}")
 

@@ -72,8 +72,7 @@ def gaussian_kl(m0, c0, m1, c1) -> float:
 
 
 def gaussian_pair(name, m0, c0, m1, c1) -> Pair:
-    return Pair(name, len(np.atleast_1d(m0)), gaussian(m0, c0), gaussian(m1, c1),
-                (gaussian_kl(m0, c0, m1, c1), gaussian_kl(m1, c1, m0, c0)))
+    return Pair(name, len(np.atleast_1d(m0)), gaussian(m0, c0), gaussian(m1, c1), (gaussian_kl(m0, c0, m1, c1), gaussian_kl(m1, c1, m0, c0)))
 
 
 def mixture(d: int, a: float) -> Side:
@@ -192,20 +191,34 @@ def main() -> None:
             x, y = pair.p.sample(rng, n), pair.q.sample(rng, n)
             for est in args.estimators:
                 start = time.perf_counter()
-                c = compare_samples(SampleSet(x, "p"), SampleSet(y, "q"), estimator=est, seed=args.seed,
-                                    bootstrap=args.bootstrap)
+                c = compare_samples(SampleSet(x, "p"), SampleSet(y, "q"), estimator=est, seed=args.seed, bootstrap=args.bootstrap)
                 elapsed = time.perf_counter() - start
                 for key in ("kl_pq", "kl_qp", "js"):
                     lo, hi = c.interval[key]
                     value, t = c.values[key], true[key]
                     covers = lo <= t <= hi
-                    row = {"pair": pair.name, "dim": pair.dim, "n": n, "estimator": est, "used": c.method[key],
-                           "key": key, "truth": t, "estimate": value, "error": value - t, "low": lo, "high": hi,
-                           "covers": covers, "unreliable": key in c.info.get("unreliable", []), "time": elapsed}
+                    row = {
+                        "pair": pair.name,
+                        "dim": pair.dim,
+                        "n": n,
+                        "estimator": est,
+                        "used": c.method[key],
+                        "key": key,
+                        "truth": t,
+                        "estimate": value,
+                        "error": value - t,
+                        "low": lo,
+                        "high": hi,
+                        "covers": covers,
+                        "unreliable": key in c.info.get("unreliable", []),
+                        "time": elapsed,
+                    }
                     rows.append(row)
-                    print(f"| {pair.name} | {pair.dim} | {n:.0e} | {est} | {key} | {t:.4f} | {value:.4f} | "
-                          f"{value - t:+.4f} | [{lo:.3f}, {hi:.3f}] | {'yes' if covers else 'NO'} | {elapsed:.1f} |",
-                          flush=True)
+                    print(
+                        f"| {pair.name} | {pair.dim} | {n:.0e} | {est} | {key} | {t:.4f} | {value:.4f} | "
+                        f"{value - t:+.4f} | [{lo:.3f}, {hi:.3f}] | {'yes' if covers else 'NO'} | {elapsed:.1f} |",
+                        flush=True,
+                    )
                     if args.out:
                         with open(args.out, "a") as f:
                             f.write(json.dumps(row) + "\n")

@@ -38,8 +38,11 @@ def main() -> None:
                 c = compare_samples(SampleSet(x, "p"), SampleSet(y, "q"), estimator=est, bootstrap=0)
                 elapsed = time.perf_counter() - start
                 v = c.values
-                print(f"| {d} | {n:.0e} | {est} ({c.method['kl_pq']}) | {elapsed:.1f} | {v['kl_pq']:.4f} | "
-                      f"{v['kl_qp']:.4f} | {v['js']:.4f} | {c.info['check']['estimator']} |", flush=True)
+                print(
+                    f"| {d} | {n:.0e} | {est} ({c.method['kl_pq']}) | {elapsed:.1f} | {v['kl_pq']:.4f} | "
+                    f"{v['kl_qp']:.4f} | {v['js']:.4f} | {c.info['check']['estimator']} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Regenerate the example files in examples/data (fixed seed, so the files are stable).
 
-    python examples/make_examples.py
+python examples/make_examples.py
 """
 
 from __future__ import annotations
@@ -31,9 +31,13 @@ def main() -> None:
 
     # Die rolls as JSON lists; token counts as JSON objects.
     (OUT / "die_fair.json").write_text(json.dumps([1 / 6] * 6) + "\n")
-    (OUT / "die_rolls.json").write_text(json.dumps(np.bincount(rng.choice(6, 600, p=[0.15, 0.15, 0.15, 0.15, 0.15, 0.25]), minlength=6).tolist()) + "\n")
+    (OUT / "die_rolls.json").write_text(
+        json.dumps(np.bincount(rng.choice(6, 600, p=[0.15, 0.15, 0.15, 0.15, 0.15, 0.25]), minlength=6).tolist()) + "\n"
+    )
     (OUT / "tokens_reference.json").write_text(json.dumps({"the": 1210, "of": 640, "and": 590, "to": 520, "a": 470, "in": 400}, indent=1) + "\n")
-    (OUT / "tokens_sample.json").write_text(json.dumps({"the": 1150, "of": 610, "and": 640, "to": 515, "a": 480, "in": 380, "is": 60}, indent=1) + "\n")
+    (OUT / "tokens_sample.json").write_text(
+        json.dumps({"the": 1150, "of": 610, "and": 640, "to": 515, "a": 480, "in": 380, "is": 60}, indent=1) + "\n"
+    )
 
     # Probability vectors (1-D NPY) and a batch of 8 distributions (2-D NPY, one per row).
     p = rng.dirichlet(np.full(50, 5.0))

@@ -59,15 +59,18 @@ def _chi2(p, q):
 def _beta(p, q):
     a1, b1, a2, b2 = M(p["concentration1"]), M(p["concentration0"]), M(q["concentration1"]), M(q["concentration0"])
     log_b = lambda a, b: mp.loggamma(a) + mp.loggamma(b) - mp.loggamma(a + b)  # noqa: E731
-    return (log_b(a2, b2) - log_b(a1, b1) + (a1 - a2) * mp.digamma(a1) + (b1 - b2) * mp.digamma(b1)
-            + (a2 - a1 + b2 - b1) * mp.digamma(a1 + b1))
+    return log_b(a2, b2) - log_b(a1, b1) + (a1 - a2) * mp.digamma(a1) + (b1 - b2) * mp.digamma(b1) + (a2 - a1 + b2 - b1) * mp.digamma(a1 + b1)
 
 
 def _dirichlet(p, q):
     a, b = [M(x) for x in p["concentration"]], [M(x) for x in q["concentration"]]
     sa, sb = mp.fsum(a), mp.fsum(b)
-    return (mp.loggamma(sa) - mp.loggamma(sb) - mp.fsum(mp.loggamma(x) - mp.loggamma(y) for x, y in zip(a, b))
-            + mp.fsum((x - y) * (mp.digamma(x) - mp.digamma(sa)) for x, y in zip(a, b)))
+    return (
+        mp.loggamma(sa)
+        - mp.loggamma(sb)
+        - mp.fsum(mp.loggamma(x) - mp.loggamma(y) for x, y in zip(a, b))
+        + mp.fsum((x - y) * (mp.digamma(x) - mp.digamma(sa)) for x, y in zip(a, b))
+    )
 
 
 def _pareto(p, q):
@@ -83,8 +86,9 @@ def _gumbel(p, q):
 
 def _weibull(p, q):
     k1, l1, k2, l2 = M(p["concentration"]), M(p["scale"]), M(q["concentration"]), M(q["scale"])
-    return (mp.log(k1 / k2) + k2 * mp.log(l2) - k1 * mp.log(l1) + (k1 - k2) * (mp.log(l1) - mp.euler / k1)
-            + (l1 / l2) ** k2 * mp.gamma(k2 / k1 + 1) - 1)
+    return (
+        mp.log(k1 / k2) + k2 * mp.log(l2) - k1 * mp.log(l1) + (k1 - k2) * (mp.log(l1) - mp.euler / k1) + (l1 / l2) ** k2 * mp.gamma(k2 / k1 + 1) - 1
+    )
 
 
 def _two_point(a, b):
@@ -187,8 +191,11 @@ def cases():
                 other[key] = base[key] * ratio
                 yield family, base, other, reference
                 yield family, other, base, reference
-    for a, b in (([1.0, 2.0, 3.0], [1.0, 2.0, 3.0 * (1 + 1e-9)]), ([0.5, 4.0], [0.5 * (1 + 1e-6), 4.0]),
-                 ([1e-3, 2.0, 7.0], [1e-3 * (1 + 1e-12), 2.0, 7.0])):
+    for a, b in (
+        ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0 * (1 + 1e-9)]),
+        ([0.5, 4.0], [0.5 * (1 + 1e-6), 4.0]),
+        ([1e-3, 2.0, 7.0], [1e-3 * (1 + 1e-12), 2.0, 7.0]),
+    ):
         yield "dirichlet", {"concentration": a}, {"concentration": b}, _dirichlet
         yield "dirichlet", {"concentration": b}, {"concentration": a}, _dirichlet
     base = {"loc": [0.5, -1.0], "covariance_matrix": [[2.0, 0.6], [0.6, 1.0]]}

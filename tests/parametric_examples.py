@@ -124,9 +124,7 @@ def to_torch(distribution):
         "inversegamma": lambda: td.InverseGamma(t(d.concentration), t(d.rate)),
         "onehotcategorical": lambda: td.OneHotCategorical(probs=t(d.probs)),
         "multinomial": lambda: td.Multinomial(int(d.total_count), probs=t(d.probs)),
-        "lowrankmvn": lambda: td.LowRankMultivariateNormal(
-            t(d._low_rank["loc"]), t(d._low_rank["cov_factor"]), t(d._low_rank["cov_diag"])
-        ),
+        "lowrankmvn": lambda: td.LowRankMultivariateNormal(t(d._low_rank["loc"]), t(d._low_rank["cov_factor"]), t(d._low_rank["cov_diag"])),
         "wishart": lambda: td.Wishart(t(d.df), scale_tril=t(d.scale_tril)),
     }
     maker = makers.get(d.name)

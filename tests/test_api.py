@@ -226,6 +226,8 @@ def test_sampled_logprobs_from_arrays_equal_the_command(tmp_path, cli):
     for name, values in (("p", log_p), ("q", log_q), ("g", groups)):
         np.save(tmp_path / f"{name}.npy", values)
     api = klcli.compare(log_p, log_q, from_="sampled-logprobs", groups=groups, base=2).to_dict()
-    command = cli("compare", tmp_path / "p.npy", tmp_path / "q.npy", "--from", "sampled-logprobs", "--group", tmp_path / "g.npy", "-b", "2", "-f", "json").json()
+    command = cli(
+        "compare", tmp_path / "p.npy", tmp_path / "q.npy", "--from", "sampled-logprobs", "--group", tmp_path / "g.npy", "-b", "2", "-f", "json"
+    ).json()
     for key in ("kl_pq", "kl_qp", "js", "estimators", "mean_ratio", "draws_match_sampler"):
         assert api[key] == command[key], key

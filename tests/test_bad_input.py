@@ -89,7 +89,9 @@ def test_parquet_columns_that_hold_no_numbers(tmp_path, array, words):
     pq.write_table(pa.table({"w": values}), tmp_path / "t.parquet")
     assert words in error_of("compare", tmp_path / "t.parquet", "1,1")
     pq.write_table(pa.table({"label": values, "w": [1.0, 2.0]}), tmp_path / "l.parquet")
-    assert f"column 'label' is a Parquet {words}; expected text or numbers as labels" in error_of("compare", tmp_path / "l.parquet", "1,1", "--column", "w")
+    assert f"column 'label' is a Parquet {words}; expected text or numbers as labels" in error_of(
+        "compare", tmp_path / "l.parquet", "1,1", "--column", "w"
+    )
 
 
 def test_parquet_decimal_column_is_read_as_numbers(tmp_path):
@@ -181,7 +183,9 @@ def test_mixture_without_weights_or_components_was_type_error(tmp_path):
 
 def test_json_spec_with_null_was_silently_nan(tmp_path):
     path = write(tmp_path, "d.json", '{"family": "lognormal", "scale": [null]}')
-    assert "Expected parameter scale of lognormal(...) to be a number or a list of numbers, but found null (at index 0)" in error_of("compare", path, "normal(0,1)")
+    assert "Expected parameter scale of lognormal(...) to be a number or a list of numbers, but found null (at index 0)" in error_of(
+        "compare", path, "normal(0,1)"
+    )
 
 
 def test_samples_file_starting_with_a_blank_line_was_empty_data_error(tmp_path):
@@ -275,7 +279,9 @@ def test_logits_near_the_float64_limit_are_computed_without_warning_text(tmp_pat
 
 
 def test_a_temperature_that_overflows_the_logits_is_an_error():
-    assert "logits divided by the temperature 1e-300 overflow float64; use a larger --temperature" in error_of("compare", "1e10,2", "2,1", "--from", "logits", "-T", "1e-300")
+    assert "logits divided by the temperature 1e-300 overflow float64; use a larger --temperature" in error_of(
+        "compare", "1e10,2", "2,1", "--from", "logits", "-T", "1e-300"
+    )
 
 
 def test_samples_near_the_float64_limit_are_refused_by_the_knn_estimator(tmp_path):
@@ -429,11 +435,20 @@ def test_fuzz_spec_parser(text):
     _reads_or_refuses(lambda: parse_spec(text))
 
 
-_JSON_VALUE = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=3), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=8)
+_JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @FUZZ
-@given(family=st.sampled_from(["normal", "lognormal", "mixture", "categorical", "mvn", "dirichlet", "nope", 3]), params=st.dictionaries(st.sampled_from(["loc", "scale", "probs", "weights", "components", "covariance_matrix", "concentration", "x"]), _JSON_VALUE, max_size=3))
+@given(
+    family=st.sampled_from(["normal", "lognormal", "mixture", "categorical", "mvn", "dirichlet", "nope", 3]),
+    params=st.dictionaries(
+        st.sampled_from(["loc", "scale", "probs", "weights", "components", "covariance_matrix", "concentration", "x"]), _JSON_VALUE, max_size=3
+    ),
+)
 def test_fuzz_json_specs(family, params):
     from klcli.specs import spec_from_mapping
 

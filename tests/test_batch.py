@@ -370,9 +370,7 @@ def test_pairwise_length_mismatch_names_file(tmp_path):
 def test_subprocess_no_progress_bar_when_not_a_terminal(daily):
     ref, files = daily
     env = dict(os.environ, PYTHONPATH=SRC)
-    done = subprocess.run(
-        [sys.executable, "-m", "klcli", "batch", "-r", ref, *files, "-f", "csv"], capture_output=True, text=True, env=env
-    )
+    done = subprocess.run([sys.executable, "-m", "klcli", "batch", "-r", ref, *files, "-f", "csv"], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and done.stderr == ""
     assert len(done.stdout.splitlines()) == len(files) + 1
 

@@ -68,10 +68,29 @@ _PROB = st.one_of(st.floats(0, 1), st.sampled_from([0.0, 1.0, 1e-300, 1 - 1e-16]
 
 
 def _continuous_spec(draw) -> str:
-    family = draw(st.sampled_from([
-        "normal", "lognormal", "laplace", "cauchy", "logistic", "gumbel", "halfnormal", "halfcauchy", "studentt",
-        "exponential", "gamma", "chi2", "beta", "uniform", "pareto", "weibull", "vonmises",
-    ]))
+    family = draw(
+        st.sampled_from(
+            [
+                "normal",
+                "lognormal",
+                "laplace",
+                "cauchy",
+                "logistic",
+                "gumbel",
+                "halfnormal",
+                "halfcauchy",
+                "studentt",
+                "exponential",
+                "gamma",
+                "chi2",
+                "beta",
+                "uniform",
+                "pareto",
+                "weibull",
+                "vonmises",
+            ]
+        )
+    )
     scale, scale2, loc = draw(_SCALE), draw(_SCALE), draw(_REAL)
     if family in ("normal", "lognormal", "laplace", "cauchy", "logistic", "gumbel"):
         return f"{family}({loc!r}, {scale!r})"
@@ -108,6 +127,7 @@ def discrete_pairs(draw):
         if family == "poisson":
             return f"poisson({draw(st.floats(0, 1000))!r})"
         return f"categorical([{p!r}, {1 - p!r}, 0.5])"
+
     return one(), one()
 
 
@@ -153,6 +173,7 @@ def multivariate_pairs(draw):
         if family == "dirichlet":
             return f"dirichlet([{draw(_SCALE)!r}, {draw(_SCALE)!r}])"
         return f"mixture([{draw(st.floats(0.01, 1))!r}, 1.0], [dirichlet([{draw(_SCALE)!r}, 1.0]), dirichlet([2.0, 2.0])])"
+
     return one(), one()
 
 

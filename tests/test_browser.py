@@ -21,8 +21,14 @@ from tests.conftest import EXAMPLES, run_cli
 from tests.test_report import needs_matplotlib
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
     # nothing reaches the network even if something asked: every host name fails to resolve
     "--host-resolver-rules=MAP * ~NOTFOUND",
 ]
@@ -43,9 +49,18 @@ def render(page, tmp_path, *, height: int = 1600) -> tuple[np.ndarray, list[str]
 
     shot, netlog, profile = tmp_path / "shot.png", tmp_path / "net.json", tmp_path / "profile"
     done = subprocess.run(
-        [chromium(), *FLAGS, f"--user-data-dir={profile}", f"--window-size=1100,{height}",
-         f"--screenshot={shot}", f"--log-net-log={netlog}", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            chromium(),
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size=1100,{height}",
+            f"--screenshot={shot}",
+            f"--log-net-log={netlog}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     log = json.loads(netlog.read_text())

@@ -146,8 +146,17 @@ def test_compare_specs_reports_methods_and_errors():
     out = run_cli("compare", "normal(0,1)", "normal(1,2)", "-f", "json").json()
     assert out["kl_pq"] == pytest.approx(np.log(2) + (1 + 1) / 8 - 0.5, rel=1e-14)
     assert out["method"]["kl_pq"] == "closed_form" and out["method"]["js"] == "quadrature"
-    mc = run_cli("compare", "mvn(loc=[0,0], covariance_matrix=[[1,0],[0,1]])", "mvn(loc=[1,0], covariance_matrix=[[2,0],[0,1]])",
-                 "--samples", "20000", "--seed", "3", "-f", "json").json()
+    mc = run_cli(
+        "compare",
+        "mvn(loc=[0,0], covariance_matrix=[[1,0],[0,1]])",
+        "mvn(loc=[1,0], covariance_matrix=[[2,0],[0,1]])",
+        "--samples",
+        "20000",
+        "--seed",
+        "3",
+        "-f",
+        "json",
+    ).json()
     assert mc["method"]["js"] == "monte_carlo" and mc["stderr"]["js"] > 0 and mc["seed"] == 3
 
 
@@ -212,6 +221,5 @@ def test_sample_columns_must_match_unless_paired(tmp_path):
     result = run_cli("compare", tmp_path / "p.csv", tmp_path / "q.csv", "--from", "samples")
     assert result.exit_code == 2
     assert "has columns a, b but" in result.stderr and "--columns a:x,b:y" in result.stderr
-    ok = run_cli("compare", tmp_path / "p.csv", tmp_path / "q.csv", "--from", "samples", "--columns", "a:x,b:y",
-                 "--bootstrap", "0", "-f", "json")
+    ok = run_cli("compare", tmp_path / "p.csv", tmp_path / "q.csv", "--from", "samples", "--columns", "a:x,b:y", "--bootstrap", "0", "-f", "json")
     assert ok.exit_code == 0 and ok.json()["dim"] == 2

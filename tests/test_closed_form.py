@@ -167,6 +167,7 @@ def test_most_specific_registration_wins_and_lookup_is_memoised():
         name = "shifted"
 
     try:
+
         @register_kl(Shifted, Normal)
         def _kl_shifted_normal(p, q):
             return np.array(42.0)

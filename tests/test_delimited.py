@@ -51,8 +51,8 @@ TEXTS = [
     "token,count\n the ,3\nof,2\n",
     "token,count\n'the',3\nof,2\n",
     "token,count\n'the,3\nof',2\n",
-    "token,count\n\"the\",3\n\"o\"\"f\",2\n",
-    "token,count\n\"a,b\",3\nc,2\n",
+    'token,count\n"the",3\n"o""f",2\n',
+    'token,count\n"a,b",3\nc,2\n',
     "token,count\nthe,3\n#of,2\n",
     "token,count\nthe,3\nof,2,1\n",
     "token,count\nthe,3\nof\n",
@@ -119,7 +119,10 @@ def test_column_choice_is_the_same(column, monkeypatch):
     ],
 )
 def test_which_texts_take_the_fast_path(text, delimiter, taken):
-    assert (delimited.read_columns(text.encode("utf-8", "surrogateescape") if "\xff" not in text else text.encode("latin-1"), delimiter=delimiter) is not None) is taken
+    assert (
+        delimited.read_columns(text.encode("utf-8", "surrogateescape") if "\xff" not in text else text.encode("latin-1"), delimiter=delimiter)
+        is not None
+    ) is taken
 
 
 def test_lines_are_numbered_from_the_file(tmp_path):

@@ -127,7 +127,9 @@ def test_threshold_and_metric(tables):
 
 def test_config_file(tables, tmp_path):
     config = tmp_path / "drift.toml"
-    config.write_text('[columns.amount]\nthreshold = 0.9\n\n[columns.score]\nmetric = "psi"\nthreshold = 5\n\n[columns.plan]\nkind = "categorical"\nthreshold = 0.9\n')
+    config.write_text(
+        '[columns.amount]\nthreshold = 0.9\n\n[columns.score]\nmetric = "psi"\nthreshold = 5\n\n[columns.plan]\nkind = "categorical"\nthreshold = 0.9\n'
+    )
     result = run(str(tables["reference"]), str(tables["drifted"]), "--config", str(config), "-f", "json")
     assert result.exit_code == 0, result.stdout
     by_name = {c["column"]: c for c in json.loads(result.stdout)["columns"]}
@@ -190,7 +192,10 @@ def test_table_errors(tmp_path):
     (tmp_path / "ref.csv").write_text("a,b\n1,x\n2,y\n")
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "header.csv").write_bytes(b"a\x80,b\n1,x\n")
-    for args, message in ((["ref.csv", "empty.csv"], "empty.csv: empty file"), (["header.csv", "ref.csv"], "header.csv: column names are not UTF-8 text (byte 0x80)")):
+    for args, message in (
+        (["ref.csv", "empty.csv"], "empty.csv: empty file"),
+        (["header.csv", "ref.csv"], "header.csv: column names are not UTF-8 text (byte 0x80)"),
+    ):
         result = run(*[str(tmp_path / a) for a in args])
         assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
 
@@ -204,8 +209,11 @@ def test_bad_config_exits_2(tables, tmp_path):
 
 def test_exit_codes_of_the_process(tables):
     """The console entry point exits 0, 1 and 2 as SPEC.md says."""
+
     def code(*args):
-        return subprocess.run([sys.executable, "-m", "klcli", "drift", *args, "-f", "json"], capture_output=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT / "src")}).returncode
+        return subprocess.run(
+            [sys.executable, "-m", "klcli", "drift", *args, "-f", "json"], capture_output=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT / "src")}
+        ).returncode
 
     assert code(str(tables["reference"]), str(tables["same"])) == 0
     assert code(str(tables["reference"]), str(tables["drifted"])) == 1

@@ -182,16 +182,30 @@ def test_dataset_rules(tmp_path):
 def status_tables(tmp_path):
     rng = np.random.default_rng(5)
     n, m = 400, 300
-    ref = pd.DataFrame({
-        "ok": rng.normal(size=n), "constant": np.full(n, 3.0), "all_missing": np.full(n, np.nan),
-        "id": np.arange(n), "user": [f"u{i}" for i in range(n)], "nested": [[1, 2]] * n, "removed": rng.normal(size=n),
-        "gone_now": rng.normal(size=n),
-    })
-    cur = pd.DataFrame({
-        "ok": rng.normal(size=m), "constant": np.full(m, 3.0), "all_missing": rng.normal(size=m),
-        "id": np.arange(n, n + m), "user": [f"v{i}" for i in range(m)], "nested": [[3]] * m, "added": rng.normal(size=m),
-        "gone_now": np.full(m, np.nan),
-    })
+    ref = pd.DataFrame(
+        {
+            "ok": rng.normal(size=n),
+            "constant": np.full(n, 3.0),
+            "all_missing": np.full(n, np.nan),
+            "id": np.arange(n),
+            "user": [f"u{i}" for i in range(n)],
+            "nested": [[1, 2]] * n,
+            "removed": rng.normal(size=n),
+            "gone_now": rng.normal(size=n),
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "ok": rng.normal(size=m),
+            "constant": np.full(m, 3.0),
+            "all_missing": rng.normal(size=m),
+            "id": np.arange(n, n + m),
+            "user": [f"v{i}" for i in range(m)],
+            "nested": [[3]] * m,
+            "added": rng.normal(size=m),
+            "gone_now": np.full(m, np.nan),
+        }
+    )
     return write(tmp_path, "ref.parquet", ref), write(tmp_path, "cur.parquet", cur), tmp_path
 
 
@@ -201,9 +215,15 @@ def test_every_column_status(status_tables):
     columns = by_column(report_of(result))
     statuses = {name: (c["status"], c["severity"]) for name, c in columns.items()}
     assert statuses == {
-        "ok": ("compared", "ok"), "constant": ("constant", "ok"), "all_missing": ("all_missing", "drift"),
-        "id": ("identifier", "ok"), "user": ("identifier", "ok"), "nested": ("unsupported", "warn"),
-        "removed": ("removed", "warn"), "gone_now": ("compared", "drift"), "added": ("added", "warn"),
+        "ok": ("compared", "ok"),
+        "constant": ("constant", "ok"),
+        "all_missing": ("all_missing", "drift"),
+        "id": ("identifier", "ok"),
+        "user": ("identifier", "ok"),
+        "nested": ("unsupported", "warn"),
+        "removed": ("removed", "warn"),
+        "gone_now": ("compared", "drift"),
+        "added": ("added", "warn"),
     }
     assert result.exit_code == 1  # all_missing and gone_now drift: the missing share changed
     assert "--include id" in columns["id"]["reason"] and "only in" in columns["added"]["reason"]
@@ -281,7 +301,11 @@ def test_infinities_and_huge_ranges_print_no_warnings(tmp_path):
     values = pd.DataFrame({"x": [np.inf, -np.inf, 0.0, 1.0, 2.0, 1e308, -1e308] * 30})
     path = write(tmp_path, "wide.csv", values)
     for bins in ("auto", "fd", "doane", "12"):
-        done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "klcli", "drift", path, path, "--bins", bins, "--format", "json"], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-W", "error::RuntimeWarning", "-m", "klcli", "drift", path, path, "--bins", bins, "--format", "json"],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0 and "Warning" not in done.stderr and "Traceback" not in done.stderr, done.stderr
         column = json.loads(done.stdout)["columns"][0]
         assert column["value"] == 0 and math.isfinite(column["noise_floor"])
@@ -379,7 +403,14 @@ def test_exit_codes_are_pinned(tmp_path):
     shifted = write(tmp_path, "shift.csv", pd.DataFrame({"x": rng.normal(1, 1, 2000)}))
     assert run(reference, same).exit_code == 0
     assert run(reference, shifted).exit_code == 1
-    for bad in (["--alpha", "0"], ["--alpha", "1.5"], ["--warn-above", "-1"], ["--fail-if-share", "0"], ["--fail-if-count", "0"], ["--metric", "nope"]):
+    for bad in (
+        ["--alpha", "0"],
+        ["--alpha", "1.5"],
+        ["--warn-above", "-1"],
+        ["--fail-if-share", "0"],
+        ["--fail-if-count", "0"],
+        ["--metric", "nope"],
+    ):
         result = run(reference, same, *bad)
         assert result.exit_code == 2 and "Traceback" not in result.stderr, bad
 

@@ -27,11 +27,10 @@ def _mp_kl(log_p, log_q, points):
 
 def test_quadrature_studentt_normal_matches_mpmath():
     def log_t(x, nu=3):
-        return (mpmath.loggamma((nu + 1) / 2) - mpmath.loggamma(nu / 2) - 0.5 * mpmath.log(nu * mpmath.pi)
-                - (nu + 1) / 2 * mpmath.log(1 + x**2 / nu))
+        return mpmath.loggamma((nu + 1) / 2) - mpmath.loggamma(nu / 2) - 0.5 * mpmath.log(nu * mpmath.pi) - (nu + 1) / 2 * mpmath.log(1 + x**2 / nu)
 
     def log_n(x):
-        return -x**2 / 2 - 0.5 * mpmath.log(2 * mpmath.pi)
+        return -(x**2) / 2 - 0.5 * mpmath.log(2 * mpmath.pi)
 
     points = [-mpmath.inf, -10, 0, 10, mpmath.inf]
     assert quadrature.kl(S("normal(0, 1)"), S("studentt(3)")).value == pytest.approx(_mp_kl(log_n, log_t, points), rel=1e-9)
@@ -40,19 +39,23 @@ def test_quadrature_studentt_normal_matches_mpmath():
 
 def test_quadrature_js_matches_mpmath():
     mpmath.mp.dps = 30
-    log_p = lambda x: -x**2 / 2 - 0.5 * mpmath.log(2 * mpmath.pi)
+    log_p = lambda x: -(x**2) / 2 - 0.5 * mpmath.log(2 * mpmath.pi)
     log_q = lambda x: -mpmath.log(2) - abs(x - 1)
     log_m = lambda x: mpmath.log((mpmath.exp(log_p(x)) + mpmath.exp(log_q(x))) / 2)
-    term = lambda a: (lambda x: mpmath.exp(a(x)) * (a(x) - log_m(x)))
-    reference = float(0.5 * (mpmath.quad(term(log_p), [-mpmath.inf, 0, 1, mpmath.inf])
-                             + mpmath.quad(term(log_q), [-mpmath.inf, 0, 1, mpmath.inf])))
+    term = lambda a: lambda x: mpmath.exp(a(x)) * (a(x) - log_m(x))
+    reference = float(0.5 * (mpmath.quad(term(log_p), [-mpmath.inf, 0, 1, mpmath.inf]) + mpmath.quad(term(log_q), [-mpmath.inf, 0, 1, mpmath.inf])))
     assert quadrature.js(S("normal(0, 1)"), S("laplace(1, 1)")).value == pytest.approx(reference, rel=1e-9)
 
 
 @pytest.mark.parametrize(
     "p, q",
-    [("poisson(3)", "geometric(0.2)"), ("binomial(5, 0.3)", "binomial(12, 0.4)"), ("negativebinomial(2.5, 0.3)", "poisson(1)"),
-     ("geometric(1e-4)", "geometric(2e-4)"), ("poisson(1e4)", "poisson(1.01e4)")],
+    [
+        ("poisson(3)", "geometric(0.2)"),
+        ("binomial(5, 0.3)", "binomial(12, 0.4)"),
+        ("negativebinomial(2.5, 0.3)", "poisson(1)"),
+        ("geometric(1e-4)", "geometric(2e-4)"),
+        ("poisson(1e4)", "poisson(1.01e4)"),
+    ],
 )
 def test_discrete_sums_agree_with_direct_terms(p, q):
     dp, dq = S(p), S(q)
@@ -87,8 +90,11 @@ def test_quadrature_refuses_what_it_cannot_do():
 
 @pytest.mark.parametrize(
     "p, q",
-    [("normal(0, 1)", "normal(0.5, 1.5)"), ("mvn([0, 0], [[2, 0.5], [0.5, 1]])", "mvn([0.5, 0], [[1, 0], [0, 1]])"),
-     ("gamma(2, 1)", "exponential(0.8)")],
+    [
+        ("normal(0, 1)", "normal(0.5, 1.5)"),
+        ("mvn([0, 0], [[2, 0.5], [0.5, 1]])", "mvn([0.5, 0], [[1, 0], [0, 1]])"),
+        ("gamma(2, 1)", "exponential(0.8)"),
+    ],
 )
 def test_monte_carlo_is_within_four_standard_errors(p, q):
     dp, dq = S(p), S(q)
@@ -225,22 +231,47 @@ def _has_torch():
 @pytest.mark.parametrize(
     "p, q, kwargs, error, message",
     [
-        ("normal(0, 1)", "studentt(3)", {"engine": "closed"}, EngineUnavailable,
-         "--engine closed: no closed form for normal‖studentt in either direction; use --engine quad, mc or auto"),
-        ("mvn([0, 0], [[1, 0], [0, 1]])", "mvn([0, 0], [[2, 0], [0, 1]])", {"engine": "quad"}, EngineUnavailable,
-         "--engine quad cannot compute KL of mvn‖mvn: mvn is multivariate; use --engine mc or auto"),
-        ("normal([0, 0], 1)", "normal([0, 1], 1)", {"engine": "quad"}, EngineUnavailable,
-         "--engine quad cannot compute JS of normal‖normal: JS of vectors does not split into 1-D integrals"),
+        (
+            "normal(0, 1)",
+            "studentt(3)",
+            {"engine": "closed"},
+            EngineUnavailable,
+            "--engine closed: no closed form for normal‖studentt in either direction; use --engine quad, mc or auto",
+        ),
+        (
+            "mvn([0, 0], [[1, 0], [0, 1]])",
+            "mvn([0, 0], [[2, 0], [0, 1]])",
+            {"engine": "quad"},
+            EngineUnavailable,
+            "--engine quad cannot compute KL of mvn‖mvn: mvn is multivariate; use --engine mc or auto",
+        ),
+        (
+            "normal([0, 0], 1)",
+            "normal([0, 1], 1)",
+            {"engine": "quad"},
+            EngineUnavailable,
+            "--engine quad cannot compute JS of normal‖normal: JS of vectors does not split into 1-D integrals",
+        ),
         ("normal(0, 1)", "normal(0, 1)", {"engine": "exact"}, EngineUnavailable, "--engine exact is for histograms"),
         ("normal(0, 1)", "normal(0, 1)", {"engine": "fast"}, UsageError, "`--engine` must be one of auto, closed, quad, mc, not 'fast'"),
         ("normal(0, 1)", "normal(0, 1)", {"samples": 0}, UsageError, "`--samples` must be an integer of at least 2, not 0"),
         ("normal(0, 1)", "normal(0, 1)", {"seed": -1}, UsageError, "`--seed` must be a non-negative integer, not -1"),
         ("normal(0, 1)", "normal(0, 1)", {"device": "gpu"}, UsageError, "`--device` must be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
         ("normal(0, 1)", "poisson(1)", {}, InputError, "cannot compare the discrete poisson(rate=1) with the continuous normal(loc=0, scale=1)"),
-        ("normal([0, 1, 2], 1)", "normal([0, 1], 1)", {}, InputError,
-         "the shapes of P and Q do not broadcast: normal(...) has 3 dimensions but normal(...) has 2 dimensions"),
-        ("mvn([0, 0], [[1, 0], [0, 1]])", "normal([0, 1, 2], 1)", {}, InputError,
-         "P and Q differ in dimension: mvn(loc=[0, 0], covariance_matrix=[[1, 0], [0, 1]]) has 2 dimensions but normal(loc=[0, 1, 2], scale=1) has 3 dimensions"),
+        (
+            "normal([0, 1, 2], 1)",
+            "normal([0, 1], 1)",
+            {},
+            InputError,
+            "the shapes of P and Q do not broadcast: normal(...) has 3 dimensions but normal(...) has 2 dimensions",
+        ),
+        (
+            "mvn([0, 0], [[1, 0], [0, 1]])",
+            "normal([0, 1, 2], 1)",
+            {},
+            InputError,
+            "P and Q differ in dimension: mvn(loc=[0, 0], covariance_matrix=[[1, 0], [0, 1]]) has 2 dimensions but normal(loc=[0, 1, 2], scale=1) has 3 dimensions",
+        ),
     ],
 )
 def test_routing_errors(p, q, kwargs, error, message):
@@ -269,9 +300,7 @@ def test_monte_carlo_never_returns_nan_for_draws_on_the_support_edge():
         assert all(math.isfinite(e) for e in result.stderr.values())
 
 
-@pytest.mark.parametrize(
-    "p, q", [("gamma(1, 1)", "lognormal(0, 3)"), ("beta(0.3, 0.5)", "uniform(0, 1)"), ("gamma(0.3, 1)", "weibull(1, 0.5)")]
-)
+@pytest.mark.parametrize("p, q", [("gamma(1, 1)", "lognormal(0, 3)"), ("beta(0.3, 0.5)", "uniform(0, 1)"), ("gamma(0.3, 1)", "weibull(1, 0.5)")])
 def test_quadrature_on_singular_or_heavy_tailed_pairs_agrees_with_monte_carlo(p, q):
     dp, dq = S(p), S(q)
     mc = montecarlo.estimate(dp, dq, samples=100_000, seed=9)
@@ -287,8 +316,11 @@ def test_quadrature_refuses_an_inaccurate_integral(monkeypatch):
 
 @settings(max_examples=10, deadline=None)
 @given(
-    loc=st.floats(-5, 5), scale=st.floats(0.1, 5), df=st.floats(1.5, 30),
-    other_loc=st.floats(-5, 5), other_scale=st.floats(0.1, 5),
+    loc=st.floats(-5, 5),
+    scale=st.floats(0.1, 5),
+    df=st.floats(1.5, 30),
+    other_loc=st.floats(-5, 5),
+    other_scale=st.floats(0.1, 5),
 )
 def test_divergence_properties(loc, scale, df, other_loc, other_scale):
     p = S(f"studentt({df!r}, {loc!r}, {scale!r})")

@@ -10,7 +10,6 @@ from klcli.compare import CompareOptions, compare_sources
 from klcli.renormalise import ExactNormalisation, exact_sums
 
 
-
 @pytest.fixture(autouse=True)
 def _fifty_digits():
     """mpmath at 50 digits for every test here, whatever other modules set."""
@@ -69,9 +68,9 @@ def test_exact_sums_are_exact_to_eps_squared():
     rng = np.random.default_rng(1)
     x = rng.random((3, 1001)) * 10 ** rng.uniform(-5, 5, size=(3, 1001))
     hi, lo = exact_sums(x)
-    for row, h, l in zip(x, hi, lo):
+    for row, h, low in zip(x, hi, lo):
         exact = mpmath.fsum(mpmath.mpf(float(v)) for v in row)
-        assert abs(mpmath.mpf(float(h)) + mpmath.mpf(float(l)) - exact) <= 1e-30 * exact
+        assert abs(mpmath.mpf(float(h)) + mpmath.mpf(float(low)) - exact) <= 1e-30 * exact
 
 
 def test_lost_is_the_rounding_of_the_quotients():

@@ -55,7 +55,9 @@ def scipy_reference(d):
 
 
 SCALAR_EXAMPLES = [
-    d for ds in EXAMPLES.values() for d in ds
+    d
+    for ds in EXAMPLES.values()
+    for d in ds
     if not d.event_shape and d.name != "categorical" and scipy_reference(d) is not None  # no scipy family: test_new_families
 ]
 
@@ -234,10 +236,13 @@ def test_spec_round_trips():
 
 
 def test_importing_the_core_does_not_import_scipy_stats_or_torch():
-    code = (
-        "import sys, klcli.parametric, klcli.specs; "
-        "print('scipy.stats' in sys.modules, 'torch' in sys.modules)"
+    code = "import sys, klcli.parametric, klcli.specs; print('scipy.stats' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": "src", "PATH": ""},
+        cwd=str(__import__("pathlib").Path(__file__).parents[1]),
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": "src", "PATH": ""}, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
     assert out.stdout.split() == ["False", "False"]

@@ -34,8 +34,7 @@ def errors(case, n, seeds):
     out = []
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        c = compare_samples(SampleSet(draw(rng, mu0, cov0, n), "p"), SampleSet(draw(rng, mu1, cov1, n), "q"),
-                            estimator="knn", bootstrap=0)
+        c = compare_samples(SampleSet(draw(rng, mu0, cov0, n), "p"), SampleSet(draw(rng, mu1, cov1, n), "q"), estimator="knn", bootstrap=0)
         out.append([c.values["kl_pq"] - true[0], c.values["kl_qp"] - true[1]])
     return np.abs(out)
 

@@ -72,7 +72,9 @@ def test_per_dimension_shows_collapsed_dimensions():
 
 def test_per_dimension_needs_products_of_scalar_families():
     with pytest.raises(UsageError, match="products of scalar families"):
-        per_dimension(parse_spec("mvn(loc=[0, 0], covariance_matrix=[[1, 0], [0, 1]])"), parse_spec("mvn(loc=[1, 0], covariance_matrix=[[1, 0], [0, 1]])"))
+        per_dimension(
+            parse_spec("mvn(loc=[0, 0], covariance_matrix=[[1, 0], [0, 1]])"), parse_spec("mvn(loc=[1, 0], covariance_matrix=[[1, 0], [0, 1]])")
+        )
 
 
 def js_normal_quad(m1, s1, m2, s2) -> float:

@@ -263,7 +263,10 @@ def fails(*args) -> str:
 
 @pytest.mark.parametrize(
     "bad,expected",
-    [(np.nan, "row 4, column 2: logits must be finite numbers or -inf, found nan"), (np.inf, "row 4, column 2: logits must be finite numbers or -inf, found inf")],
+    [
+        (np.nan, "row 4, column 2: logits must be finite numbers or -inf, found nan"),
+        (np.inf, "row 4, column 2: logits must be finite numbers or -inf, found inf"),
+    ],
 )
 def test_non_finite_logits_name_the_row(tmp_path, small_blocks, bad, expected):
     p, q = logits_pair(rows=9, vocab=5)
@@ -317,7 +320,11 @@ def write_safetensors(path, header: dict, data: bytes) -> None:
     [
         ({"x": {"dtype": "F32", "shape": [2**20, 2**20], "data_offsets": [0, 2**42]}}, b"\0" * 16, "lie outside the 16 bytes"),
         ({"x": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 16]}}, b"\0" * 16, "needs 24 bytes but data_offsets span 16"),
-        ({"x": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}, "y": {"dtype": "F32", "shape": [2, 2], "data_offsets": [8, 24]}}, b"\0" * 24, "x.safetensors:y: data_offsets start at 8"),
+        (
+            {"x": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}, "y": {"dtype": "F32", "shape": [2, 2], "data_offsets": [8, 24]}},
+            b"\0" * 24,
+            "x.safetensors:y: data_offsets start at 8",
+        ),
         ({"x": {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [0, 4]}}, b"\0" * 4, "unsupported dtype 'F8_E4M3'"),
         ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 12, "describes 4 bytes of data but the file holds 12"),
     ],

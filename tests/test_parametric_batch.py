@@ -26,8 +26,9 @@ def test_a_batch_of_categoricals_is_normalised_row_by_row_like_torch():
     """The case of the issue: rows are members, each normalised on its own (was flattened into one)."""
     p_rows = [[0.1, 0.2, 0.3], [0.5, 0.3, 0.2]]
     q_rows = [[0.4, 0.3, 0.3], [0.2, 0.7, 0.1]]
-    expected = _torch_kl(D.Categorical(probs=torch.tensor(p_rows, dtype=torch.float64)),
-                         D.Categorical(probs=torch.tensor(q_rows, dtype=torch.float64)))
+    expected = _torch_kl(
+        D.Categorical(probs=torch.tensor(p_rows, dtype=torch.float64)), D.Categorical(probs=torch.tensor(q_rows, dtype=torch.float64))
+    )
     p, q = S(f"categorical(probs={p_rows})"), S(f"categorical(probs={q_rows})")
     rows = compare_distributions(p, q, reduction="none", engine="closed").values["kl_pq"]
     np.testing.assert_allclose(rows, expected, rtol=1e-13)
@@ -39,8 +40,9 @@ def test_a_batch_of_categoricals_is_normalised_row_by_row_like_torch():
 def test_a_batch_broadcasts_against_one_member():
     rows = [[0.9, 0.1], [0.6, 0.4]]
     c = compare_distributions(S(f"categorical(probs={rows})"), S("categorical(probs=[0.5, 0.5])"), reduction="none")
-    expected = _torch_kl(D.Categorical(probs=torch.tensor(rows, dtype=torch.float64)),
-                         D.Categorical(probs=torch.tensor([0.5, 0.5], dtype=torch.float64)))
+    expected = _torch_kl(
+        D.Categorical(probs=torch.tensor(rows, dtype=torch.float64)), D.Categorical(probs=torch.tensor([0.5, 0.5], dtype=torch.float64))
+    )
     np.testing.assert_allclose(c.values["kl_pq"], expected, rtol=1e-13)
     assert c.method["js"] == "quadrature" and len(c.values["js"]) == 2
     # the JS of each member is that member's JS compared alone
@@ -109,18 +111,33 @@ def test_monte_carlo_members_have_independent_seeds_and_a_combined_stderr():
 @pytest.mark.parametrize(
     "p, q, message",
     [
-        ("categorical(probs=[[0.9, 0.1], [0.9, 0.1]])", "categorical(probs=[[1, 0], [1, 0], [0.5, 0.5]])",
-         "klcli: error: the shapes of P and Q do not broadcast: categorical(...) has a batch of 2 with 2 categories each "
-         "but categorical(...) has a batch of 3 with 2 categories each"),
-        ("normal(loc=[[0, 1], [2, 3]])", "normal(loc=[[0, 1], [2, 3], [4, 5]])",
-         "klcli: error: the shapes of P and Q do not broadcast: normal(...) has a batch of 2 with 2 dimensions each "
-         "but normal(...) has a batch of 3 with 2 dimensions each"),
-        ("normal(loc=[[0, 1], [2, 3]], scale=[1, 2, 3])", "normal(0, 1)",
-         "klcli: error: parameter shapes of normal(...) do not broadcast: loc 2x2, scale 3"),
-        ("dirichlet([[1, 2], [3, 4]])", "dirichlet([[1, 2], [3, 4], [5, 6]])",
-         "klcli: error: the shapes of P and Q do not broadcast: dirichlet(...) has a batch of 2"),
-        ("categorical(probs=[[0.5, 0.5], [0, 0]])", "categorical(probs=[0.5, 0.5])",
-         "klcli: error: Expected parameter probs of categorical(...) to have a positive sum in row 1, but found 0"),
+        (
+            "categorical(probs=[[0.9, 0.1], [0.9, 0.1]])",
+            "categorical(probs=[[1, 0], [1, 0], [0.5, 0.5]])",
+            "klcli: error: the shapes of P and Q do not broadcast: categorical(...) has a batch of 2 with 2 categories each "
+            "but categorical(...) has a batch of 3 with 2 categories each",
+        ),
+        (
+            "normal(loc=[[0, 1], [2, 3]])",
+            "normal(loc=[[0, 1], [2, 3], [4, 5]])",
+            "klcli: error: the shapes of P and Q do not broadcast: normal(...) has a batch of 2 with 2 dimensions each "
+            "but normal(...) has a batch of 3 with 2 dimensions each",
+        ),
+        (
+            "normal(loc=[[0, 1], [2, 3]], scale=[1, 2, 3])",
+            "normal(0, 1)",
+            "klcli: error: parameter shapes of normal(...) do not broadcast: loc 2x2, scale 3",
+        ),
+        (
+            "dirichlet([[1, 2], [3, 4]])",
+            "dirichlet([[1, 2], [3, 4], [5, 6]])",
+            "klcli: error: the shapes of P and Q do not broadcast: dirichlet(...) has a batch of 2",
+        ),
+        (
+            "categorical(probs=[[0.5, 0.5], [0, 0]])",
+            "categorical(probs=[0.5, 0.5])",
+            "klcli: error: Expected parameter probs of categorical(...) to have a positive sum in row 1, but found 0",
+        ),
     ],
 )
 def test_shapes_that_do_not_broadcast_are_one_clear_line(p, q, message):
@@ -132,8 +149,9 @@ def test_shapes_that_do_not_broadcast_are_one_clear_line(p, q, message):
 
 
 def test_cli_reduction_none_prints_lists():
-    result = CliRunner().invoke(app, ["compare", "categorical(probs=[[0.1, 0.9], [0.5, 0.5]])",
-                                      "categorical(probs=[0.5, 0.5])", "--format", "json", "--reduction", "none"])
+    result = CliRunner().invoke(
+        app, ["compare", "categorical(probs=[[0.1, 0.9], [0.5, 0.5]])", "categorical(probs=[0.5, 0.5])", "--format", "json", "--reduction", "none"]
+    )
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert len(out["kl_pq"]) == 2 and out["kl_pq"][1] == 0 and out["reduction"] == "none" and out["rows"] == 2
@@ -150,10 +168,13 @@ def test_a_batch_is_its_members_compared_one_by_one(rows, k, seed, reduction):
     """Law of the batch rule: the reduced value is the mean (sum) of each member's comparison alone."""
     rng = np.random.default_rng(seed)
     p_rows, q_row = rng.uniform(0.01, 1, size=(rows, k)), rng.uniform(0.01, 1, size=k)
-    batch = compare_distributions(S(f"categorical(probs={p_rows.tolist()})"), S(f"categorical(probs={q_row.tolist()})"),
-                                  engine="closed", reduction=reduction)
-    alone = [compare_distributions(S(f"categorical(probs={row.tolist()})"), S(f"categorical(probs={q_row.tolist()})"),
-                                   engine="closed").values["kl_pq"] for row in p_rows]
+    batch = compare_distributions(
+        S(f"categorical(probs={p_rows.tolist()})"), S(f"categorical(probs={q_row.tolist()})"), engine="closed", reduction=reduction
+    )
+    alone = [
+        compare_distributions(S(f"categorical(probs={row.tolist()})"), S(f"categorical(probs={q_row.tolist()})"), engine="closed").values["kl_pq"]
+        for row in p_rows
+    ]
     expected = np.mean(alone) if reduction == "batchmean" else np.sum(alone)
     assert batch.values["kl_pq"] == pytest.approx(expected, rel=1e-13, abs=1e-15)
     assert batch.values["kl_pq"] >= 0

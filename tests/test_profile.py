@@ -66,7 +66,17 @@ def profile(*args):
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-@pytest.mark.parametrize("options", [[], ["--bins", "quantile:20"], ["--bins", "7", "--exclude", "normal"], ["--bins", "fd", "--exclude", "normal"], ["--categorical", "ratio", "--numeric", "children"], ["--columns", "normal,colour"]])
+@pytest.mark.parametrize(
+    "options",
+    [
+        [],
+        ["--bins", "quantile:20"],
+        ["--bins", "7", "--exclude", "normal"],
+        ["--bins", "fd", "--exclude", "normal"],
+        ["--categorical", "ratio", "--numeric", "children"],
+        ["--columns", "normal,colour"],
+    ],
+)
 def test_drift_from_profiles_is_bit_identical(data, tmp_path, fmt, options):
     ref, cur = data / f"ref.{fmt}", data / f"cur.{fmt}"
     expected = drift_json(ref, cur, *options)
@@ -99,7 +109,9 @@ def test_parts_merged_equal_the_whole(data, tmp_path):
     profile(data / "cur.parquet", "--edges-from", tmp_path / "ref.json", "-o", tmp_path / "whole.json")
     merged, whole = json.loads((tmp_path / "merged.json").read_text()), json.loads((tmp_path / "whole.json").read_text())
     assert merged["columns"] == whole["columns"] and merged["rows"] == whole["rows"] == 4000
-    assert merged["sources"] == [str(tmp_path / f"part-{i}.json").replace(".json", ".parquet").replace(str(tmp_path), str(data)) for i in (2, 0, 3, 1)]
+    assert merged["sources"] == [
+        str(tmp_path / f"part-{i}.json").replace(".json", ".parquet").replace(str(tmp_path), str(data)) for i in (2, 0, 3, 1)
+    ]
     assert drift_json(tmp_path / "ref.json", tmp_path / "merged.json") == drift_json(data / "ref.parquet", data / "cur.parquet")
     # Several tables given at once are read as one.
     profile(*[data / f"part-{i}.parquet" for i in range(4)], "--edges-from", tmp_path / "ref.json", "-o", tmp_path / "together.json")
@@ -141,8 +153,13 @@ def test_profile_contents(data, tmp_path):
     assert schema_problem(record, profile_schema()) is None
     columns = {c["name"]: c for c in record["columns"]}
     assert {n: (c["kind"], c["decided_by"]) for n, c in columns.items()} == {
-        "normal": ("numeric", "type"), "skewed": ("numeric", "type"), "children": ("categorical", "distinct_values"),
-        "colour": ("categorical", "type"), "member": ("categorical", "type"), "ratio": ("numeric", "type"), "ident": ("numeric", "distinct_values"),
+        "normal": ("numeric", "type"),
+        "skewed": ("numeric", "type"),
+        "children": ("categorical", "distinct_values"),
+        "colour": ("categorical", "type"),
+        "member": ("categorical", "type"),
+        "ratio": ("numeric", "type"),
+        "ident": ("numeric", "distinct_values"),
     }
     normal = columns["normal"]
     # Edges span the finite values; -inf and +inf fall in the outer bins.
@@ -168,8 +185,12 @@ def test_profile_to_stdout(data):
 
 
 def test_schema_is_package_data():
-    files = subprocess.run([sys.executable, "-c", "import importlib.resources as r; print(r.files('klcli.drift').joinpath('profile.schema.json').is_file())"],
-                           capture_output=True, text=True, cwd=ROOT)
+    files = subprocess.run(
+        [sys.executable, "-c", "import importlib.resources as r; print(r.files('klcli.drift').joinpath('profile.schema.json').is_file())"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert files.stdout.strip() == "True"
     assert "profile.schema.json" in (ROOT / "pyproject.toml").read_text()
 
@@ -236,7 +257,10 @@ def test_truncated(data, ref_json, tmp_path):
     "change,message",
     [
         (lambda r: r["columns"][0]["counts"].__setitem__(0, -1), "columns[0].counts[0]: -1 is less than the minimum 0"),
-        (lambda r: r["columns"][0].update(overflow=r["columns"][0]["overflow"] + 1), "column 'normal': its counts add up to 6,001, not to the 6,000 rows"),
+        (
+            lambda r: r["columns"][0].update(overflow=r["columns"][0]["overflow"] + 1),
+            "column 'normal': its counts add up to 6,001, not to the 6,000 rows",
+        ),
         (lambda r: r["columns"][0]["edges"].reverse(), "column 'normal': the edges do not increase"),
         (lambda r: r["columns"][0].pop("overflow"), "columns[0]: missing key 'overflow'"),
         (lambda r: r["columns"][0].update(kind="text"), 'columns[0]: `kind` must be one of "numeric", "categorical", "uncounted", found "text"'),
@@ -279,7 +303,11 @@ def test_different_edges(data, ref_json, tmp_path):
 
 def test_options_that_contradict_a_reference_profile(data, ref_json, tmp_path):
     bad(["drift", ref_json, data / "cur.parquet", "--bins", "12"], "was binned with --bins auto, not 12", tmp_path)
-    bad(["drift", ref_json, data / "cur.parquet", "--categorical", "normal"], "column 'normal' was profiled as numeric, so it cannot be checked as categorical", tmp_path)
+    bad(
+        ["drift", ref_json, data / "cur.parquet", "--categorical", "normal"],
+        "column 'normal' was profiled as numeric, so it cannot be checked as categorical",
+        tmp_path,
+    )
     bad(["profile", data / "cur.parquet", "--edges-from", ref_json, "--bins", "5"], "--bins cannot be given with it", tmp_path)
     bad(["profile", "merge", ref_json, "--columns", "a"], "`profile merge` takes profiles and -o only", tmp_path)
     bad(["profile", data / "cur.parquet", "--engine", "dask"], "`--engine` must be one of local, spark", tmp_path)
@@ -319,8 +347,12 @@ def test_engine_spark_without_pyspark_names_the_extra(data):
 def test_engine_spark_without_java(data):
     pytest.importorskip("pyspark")
     env = {"PATH": "/nonexistent", "HOME": "/tmp", "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run([sys.executable, "-m", "klcli", "profile", str(data / "ref.parquet"), "--engine", "spark", "-o", "/tmp/klcli-never.json"],
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "klcli", "profile", str(data / "ref.parquet"), "--engine", "spark", "-o", "/tmp/klcli-never.json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode == 2 and done.stderr.startswith("klcli: error: --engine spark needs Java 17") and done.stderr.count("\n") == 1
 
 
@@ -333,16 +365,18 @@ def statuses(tmp_path_factory):
 
     def table(n, seed, shift):
         rng = np.random.default_rng(seed)
-        return pd.DataFrame({
-            "x": rng.normal(shift, 1.0, n),
-            "constant": np.full(n, 7.0),
-            "empty": np.full(n, np.nan),
-            "ident": rng.permutation(10**6)[:n] + 2**60,  # every value distinct, beyond 2**53
-            "day": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 60 + int(30 * shift), n), unit="D"),
-            "stamp": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
-            "grade": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2] if shift == 0 else [0.3, 0.3, 0.4]),
-            "tags": [[1, 2]] * n,
-        })
+        return pd.DataFrame(
+            {
+                "x": rng.normal(shift, 1.0, n),
+                "constant": np.full(n, 7.0),
+                "empty": np.full(n, np.nan),
+                "ident": rng.permutation(10**6)[:n] + 2**60,  # every value distinct, beyond 2**53
+                "day": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 60 + int(30 * shift), n), unit="D"),
+                "stamp": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
+                "grade": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2] if shift == 0 else [0.3, 0.3, 0.4]),
+                "tags": [[1, 2]] * n,
+            }
+        )
 
     ref, cur = table(3000, 1, 0.0), table(2000, 2, 0.5)
     ref.drop(columns=["tags"]).assign(day=ref["day"].dt.date).to_csv(folder / "ref.csv", index=False)
@@ -360,8 +394,13 @@ def test_statuses_and_decisions_from_profiles_are_bit_identical(statuses, tmp_pa
     record = json.loads(expected)
     found = {c["column"]: c for c in record["columns"]}
     assert {n: c["status"] for n, c in found.items()} == {
-        "x": "compared", "constant": "constant", "empty": "all_missing", "ident": "compared" if "--include" in options else "identifier",
-        "day": "compared", "stamp": "compared", "grade": "compared",
+        "x": "compared",
+        "constant": "constant",
+        "empty": "all_missing",
+        "ident": "compared" if "--include" in options else "identifier",
+        "day": "compared",
+        "stamp": "compared",
+        "grade": "compared",
     }
     assert all({"p_value", "noise_floor", "severity", "status", "reason"} <= set(c) for c in record["columns"])
     assert found["day"]["top_contributors"][0]["bin"].startswith(("[2024-", "> 2024-"))

@@ -13,6 +13,7 @@ def pareto_khat(log_weights):
     log_weights = np.asarray(log_weights, dtype=float)
     return pareto_k(np.exp(log_weights - log_weights.max()))
 
+
 #: ``arviz.psislw(log_weights)[1]`` for the inputs that :func:`cases` draws.
 ARVIZ_KHAT = {
     "pareto0.5_1000": 1.572110978121971,

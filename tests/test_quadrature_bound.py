@@ -12,8 +12,23 @@ from klcli.engines import quadrature
 from klcli.families import FAMILIES
 from klcli.tails import kl_verdict
 
-SCALAR = ["normal", "lognormal", "halfnormal", "laplace", "cauchy", "halfcauchy", "exponential", "gamma", "chi2",
-          "beta", "uniform", "gumbel", "pareto", "weibull", "vonmises"]
+SCALAR = [
+    "normal",
+    "lognormal",
+    "halfnormal",
+    "laplace",
+    "cauchy",
+    "halfcauchy",
+    "exponential",
+    "gamma",
+    "chi2",
+    "beta",
+    "uniform",
+    "gumbel",
+    "pareto",
+    "weibull",
+    "vonmises",
+]
 
 
 def _random(name: str, rng: np.random.Generator):

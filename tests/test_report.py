@@ -29,12 +29,14 @@ def needs_matplotlib():
 
 
 #: A resource the page would fetch: src=, href=, url(...), @import, srcset with a scheme.
-REMOTE = re.compile(r"""(?:src|href|xlink:href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
+REMOTE = re.compile(
+    r"""(?:src|href|xlink:href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I
+)
 
 
 def check_offline(page: str) -> None:
     """The page forbids every request and names no remote resource."""
-    assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';" in page
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in page
     assert not REMOTE.search(page), REMOTE.search(page)
     assert "<script" not in page.lower()
 
@@ -64,14 +66,17 @@ def test_kl_terms_mark_the_infinite_bin():
 
 
 @pytest.mark.parametrize("width", (60, 80, 120))
-@pytest.mark.parametrize("args", [
-    ("compare", *BROWSERS),
-    ("compare", EXAMPLES / "latency_today.csv", EXAMPLES / "latency_baseline.csv", "--base", "2"),
-    ("compare", "normal(0,1)", "laplace(0,2)"),
-    ("compare", EXAMPLES / "batch_p.npy", EXAMPLES / "batch_q.npy", "--reduction", "none"),
-    ("batch", "-r", EXAMPLES / "batch" / "reference.csv", EXAMPLES / "batch" / "daily", "--metric", "js"),
-    ("batch", "--pairwise", EXAMPLES / "batch" / "daily"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("compare", *BROWSERS),
+        ("compare", EXAMPLES / "latency_today.csv", EXAMPLES / "latency_baseline.csv", "--base", "2"),
+        ("compare", "normal(0,1)", "laplace(0,2)"),
+        ("compare", EXAMPLES / "batch_p.npy", EXAMPLES / "batch_q.npy", "--reduction", "none"),
+        ("batch", "-r", EXAMPLES / "batch" / "reference.csv", EXAMPLES / "batch" / "daily", "--metric", "js"),
+        ("batch", "--pairwise", EXAMPLES / "batch" / "daily"),
+    ],
+)
 def test_plot_fits_the_width(args, width):
     from typer.testing import CliRunner
 
@@ -86,7 +91,7 @@ def test_plot_fits_the_width(args, width):
 
 def test_compare_plot_shows_the_bins_that_drive_kl():
     out = run_cli("compare", *BROWSERS, "--plot").stdout
-    chart = out[out.index("bins adding most"):]
+    chart = out[out.index("bins adding most") :]
     lines = [line for line in chart.splitlines()[2:] if line.strip()]
     assert lines[0].startswith("samsung") and lines[0].rstrip().endswith("∞")  # q = 0 < p: the infinite term first
     assert lines[1].startswith("opera") and "0.0%" in lines[1]
@@ -276,7 +281,7 @@ def test_drift_plot_draws_each_drifting_column(width):
 
     result = CliRunner().invoke(app, ["drift", str(DRIFT[0]), str(DRIFT[1]), "--plot"], env={"COLUMNS": str(width)})
     assert result.exit_code == 1
-    plots = result.stdout[result.stdout.index("session_minutes: js_distance"):]
+    plots = result.stdout[result.stdout.index("session_minutes: js_distance") :]
     assert "plan: js_distance" in plots
     assert "age: js_distance" not in result.stdout  # ok columns are not drawn
     assert all(len(line) <= width for line in plots.splitlines())
@@ -298,7 +303,7 @@ def test_drift_page_has_verdicts_p_values_and_a_histogram_per_column():
     record = run_cli("drift", *DRIFT, "--format", "json").json()
     assert page.count("<svg") == len(record["columns"])
     for column in record["columns"]:
-        assert f">{column['column']} <span class=\"{column['severity']}\">" in page
+        assert f'>{column["column"]} <span class="{column["severity"]}">' in page
     assert "noise floor" in page and "p-value" in page and "&lt;1e-300" in page
 
 
@@ -332,7 +337,7 @@ def test_batch_plot_draws_each_files_metric():
 
     args = ("batch", "-r", EXAMPLES / "batch" / "reference.csv", EXAMPLES / "batch" / "daily")
     out = run_cli(*args, "--plot", "--metric", "js").stdout
-    chart = out[out.index("JS divergence of each file"):]
+    chart = out[out.index("JS divergence of each file") :]
     for record in run_cli(*args, "--format", "json").json():
         name = os.path.basename(record["file"])
         line = next(line for line in chart.splitlines() if line.startswith(name))

@@ -127,10 +127,13 @@ def test_interval_in_another_base_and_js_distance():
 def test_interval_covers_the_truth_over_many_seeds():
     """Coverage of the default (auto, 10 half-samples) interval on small Gaussian and non-Gaussian pairs."""
     cases = [
-        (lambda r, n: r.normal(size=(n, 1)), lambda r, n: r.normal(0.8, 1.3, (n, 1)),
-         gaussian_kl([0], [[1]], [0.8], [[1.69]]), gaussian_kl([0.8], [[1.69]], [0], [[1]])),
-        (lambda r, n: r.normal(size=(n, 3)), lambda r, n: r.normal(size=(n, 3)) + 0.4,
-         0.24, 0.24),
+        (
+            lambda r, n: r.normal(size=(n, 1)),
+            lambda r, n: r.normal(0.8, 1.3, (n, 1)),
+            gaussian_kl([0], [[1]], [0.8], [[1.69]]),
+            gaussian_kl([0.8], [[1.69]], [0], [[1]]),
+        ),
+        (lambda r, n: r.normal(size=(n, 3)), lambda r, n: r.normal(size=(n, 3)) + 0.4, 0.24, 0.24),
     ]
     hits = total = 0
     for draw_p, draw_q, kl_pq, kl_qp in cases:
@@ -155,8 +158,12 @@ def test_auto_rule_and_work_units():
 def test_progress_reports_the_total():
     rng = np.random.default_rng(13)
     calls = []
-    compare_samples(SampleSet(rng.normal(size=(200, 3)), "p"), SampleSet(rng.normal(size=(200, 3)), "q"),
-                    bootstrap=0, progress=lambda done, total: calls.append((done, total)))
+    compare_samples(
+        SampleSet(rng.normal(size=(200, 3)), "p"),
+        SampleSet(rng.normal(size=(200, 3)), "q"),
+        bootstrap=0,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert sum(done for done, _ in calls) == calls[0][1]
 
 

@@ -95,9 +95,13 @@ def test_mismatched_sampler_is_flagged_and_a_true_one_is_not():
     ratio = q / p
     gap, sd = abs(np.sum(hot * ratio) - 1), np.sqrt(np.sum(hot * ratio**2) - np.sum(hot * ratio) ** 2)
     n = int((10 * sd / gap) ** 2)  # |E[ratio] - 1| = 10 standard errors
-    flagged = [not estimate_sampled(np.log(p[x]), np.log(q[x])).info["draws_match_sampler"] for x in (rng.choice(30, size=n, p=hot) for _ in range(200))]
+    flagged = [
+        not estimate_sampled(np.log(p[x]), np.log(q[x])).info["draws_match_sampler"] for x in (rng.choice(30, size=n, p=hot) for _ in range(200))
+    ]
     assert np.mean(flagged) >= 0.99
-    false_alarms = [not estimate_sampled(np.log(p[x]), np.log(q[x])).info["draws_match_sampler"] for x in (rng.choice(30, size=n, p=p) for _ in range(200))]
+    false_alarms = [
+        not estimate_sampled(np.log(p[x]), np.log(q[x])).info["draws_match_sampler"] for x in (rng.choice(30, size=n, p=p) for _ in range(200))
+    ]
     assert np.mean(false_alarms) <= 0.01
     x = rng.choice(30, size=n, p=hot)
     c = estimate_sampled(np.log(p[x]), np.log(q[x]))
@@ -174,7 +178,9 @@ def test_cli_reads_files_and_reports_estimators(cli, tmp_path):
     assert record["draws_match_sampler"] is True and set(record["stderr"]) >= {"kl_pq", "kl_qp", "js"}
     truth_bits = exact(p, q)["kl_pq"] / np.log(2)
     assert abs(record["kl_pq"] - truth_bits) < 5 * record["stderr"]["kl_pq"]
-    grouped = cli("compare", tmp_path / "lp.npy", tmp_path / "lq.npy", "--from", "sampled-logprobs", "--group", tmp_path / "seq.npy", "--format", "json")
+    grouped = cli(
+        "compare", tmp_path / "lp.npy", tmp_path / "lq.npy", "--from", "sampled-logprobs", "--group", tmp_path / "seq.npy", "--format", "json"
+    )
     assert grouped.exit_code == 0 and grouped.json()["groups"] == 1000
     reverse = cli("compare", tmp_path / "lq.npy", tmp_path / "lp.npy", "--from", "sampled-logprobs", "--drawn-from", "q", "--format", "json")
     assert reverse.json()["kl_qp"] == record["kl_pq"] * np.log(2)
@@ -193,7 +199,9 @@ def test_spec_arguments_read_from_files(cli, tmp_path):
     np.savez(tmp_path / "post.npz", mu=np.array([0.1, 0.2]), sigma=np.array([1.0, 2.0]))
     np.save(tmp_path / "mu.npy", np.array([0.5, 0.5]))
     (tmp_path / "sigma.csv").write_text("sigma\n1.5\n0.5\n")
-    from_files = cli("compare", f"normal(loc=@{tmp_path}/post.npz:mu, scale=@{tmp_path}/sigma.csv:sigma)", f"normal(loc=@{tmp_path}/mu.npy, scale=1)", "-f", "json")
+    from_files = cli(
+        "compare", f"normal(loc=@{tmp_path}/post.npz:mu, scale=@{tmp_path}/sigma.csv:sigma)", f"normal(loc=@{tmp_path}/mu.npy, scale=1)", "-f", "json"
+    )
     inline = cli("compare", "normal(loc=[0.1, 0.2], scale=[1.5, 0.5])", "normal(loc=[0.5, 0.5], scale=1)", "-f", "json")
     assert from_files.exit_code == 0, from_files.stderr
     assert from_files.json()["kl_pq"] == inline.json()["kl_pq"]
@@ -201,7 +209,12 @@ def test_spec_arguments_read_from_files(cli, tmp_path):
 
 @pytest.mark.parametrize(
     "argument, message",
-    [("@{d}/missing.npy", "no such file"), ("@{d}/post.npz:nope", "no array named 'nope'"), ("@", "expected a file path after '@'"), ("@{d}/post.npz", "")],
+    [
+        ("@{d}/missing.npy", "no such file"),
+        ("@{d}/post.npz:nope", "no array named 'nope'"),
+        ("@", "expected a file path after '@'"),
+        ("@{d}/post.npz", ""),
+    ],
 )
 def test_bad_file_arguments_are_one_line_errors(cli, tmp_path, argument, message):
     np.savez(tmp_path / "post.npz", mu=np.zeros(2), sigma=np.ones(2))

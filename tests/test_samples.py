@@ -160,8 +160,14 @@ def test_read_then_compare_end_to_end(tmp_path):
     assert c.method == {key: "classifier" for key in c.values}
     check = c.info.pop("check")
     assert c.info == {
-        "estimator": "classifier", "n_p": 3000, "n_q": 3000, "dim": 2, "bootstrap": 4, "seed": 3,
-        "standardize": True, "ties": 0,
+        "estimator": "classifier",
+        "n_p": 3000,
+        "n_q": 3000,
+        "dim": 2,
+        "bootstrap": 4,
+        "seed": 3,
+        "standardize": True,
+        "ties": 0,
     }
     assert check["estimator"] == "knn-ensemble" and check["kl_pq"] == pytest.approx(0.25, abs=0.05)
     again = compare_samples(read_samples(tmp_path / "p.csv"), read_samples(tmp_path / "q.tsv"), bootstrap=4, seed=3)
@@ -180,8 +186,7 @@ def test_negative_estimates_are_reported_as_clipped():
     rng = np.random.default_rng(11)
     clipped = 0
     for _ in range(5):
-        c = compare_samples(SampleSet(rng.normal(size=(100, 1)), "p"), SampleSet(rng.normal(size=(100, 1)), "q"),
-                            bootstrap=0)
+        c = compare_samples(SampleSet(rng.normal(size=(100, 1)), "p"), SampleSet(rng.normal(size=(100, 1)), "q"), bootstrap=0)
         assert c.values["kl_pq"] >= 0 and c.values["kl_qp"] >= 0
         for key, raw in c.info.get("clipped", {}).items():
             clipped += 1
@@ -205,7 +210,12 @@ def test_compare_errors():
         ((pts, SampleSet(pts.values[:5], "s.csv")), {}, InputError, r"s\.csv: 5 samples; estimating a divergence needs at least 8"),
         ((pts, SampleSet(np.ones((10, 2)), "c.csv")), {}, InputError, r"c\.csv: all 10 samples are identical"),
         ((pts, pts), {"bootstrap": 4}, InputError, r"p\.csv: too few samples for `bootstrap` half-samples \(each half needs at least 8\)"),
-        ((pts, SampleSet(np.c_[pts.values[:, 0], 2 * pts.values[:, 0]], "l.csv")), {"bootstrap": 0}, InputError, r"l\.csv: its samples lie on a lower-dimensional subspace"),
+        (
+            (pts, SampleSet(np.c_[pts.values[:, 0], 2 * pts.values[:, 0]], "l.csv")),
+            {"bootstrap": 0},
+            InputError,
+            r"l\.csv: its samples lie on a lower-dimensional subspace",
+        ),
         ((pts, pts), {"estimator": "magic"}, UsageError, r"`--estimator` must be one of auto, knn, knn-ensemble, classifier"),
         (
             (SampleSet(np.c_[pts.values[:, 0], np.zeros(10)], "a.csv"), SampleSet(np.c_[pts.values[:, 1], np.zeros(10)], "b.csv")),

@@ -34,8 +34,12 @@ def spark():
             pytest.fail("Spark tests need Java (java on PATH or JAVA_HOME)")
         pytest.skip("needs Java for Spark")
     session = (
-        SparkSession.builder.master("local[2]").appName("klcli-tests").config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "4").getOrCreate()
+        SparkSession.builder.master("local[2]")
+        .appName("klcli-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
     yield session
@@ -88,7 +92,9 @@ def test_spark_drift_from_tables(spark, data, tmp_path):
     """Spark fits its own edges (approxQuantile): same kinds and verdicts, values close to the local engine's."""
     local = json.loads(ok("drift", data / "ref.parquet", data / "cur.parquet", "--format", "json").stdout)
     remote = json.loads(ok("drift", data / "ref.parquet", data / "parts", "--engine", "spark", "--format", "json").stdout)
-    assert [(c["column"], c["kind"], c["bins"], c["drifted"]) for c in remote["columns"]] == [(c["column"], c["kind"], c["bins"], c["drifted"]) for c in local["columns"]]
+    assert [(c["column"], c["kind"], c["bins"], c["drifted"]) for c in remote["columns"]] == [
+        (c["column"], c["kind"], c["bins"], c["drifted"]) for c in local["columns"]
+    ]
     for a, b in zip(remote["columns"], local["columns"]):
         assert abs(a["value"] - b["value"]) < 0.01, a["column"]
         if a["kind"] == "categorical":
@@ -132,9 +138,15 @@ def test_spark_catalog_table_and_csv(spark, data, tmp_path):
     [
         (["drift", "{data}/nothing.parquet", "{data}/cur.parquet", "--engine", "spark"], "nothing.parquet: no such file or directory"),
         (["drift", "{data}/ref.parquet", "{data}/nope-*.parquet", "--engine", "spark"], "nope-*.parquet: no such file or directory"),
-        (["profile", "--spark-table", "klcli_no_such_table", "--engine", "spark", "-o", "{tmp}/out.json"], "table:klcli_no_such_table: no such table in Spark's catalog"),
+        (
+            ["profile", "--spark-table", "klcli_no_such_table", "--engine", "spark", "-o", "{tmp}/out.json"],
+            "table:klcli_no_such_table: no such table in Spark's catalog",
+        ),
         (["profile", "-", "--engine", "spark", "-o", "{tmp}/out.json"], "--engine spark reads paths and --spark-table, not standard input"),
-        (["profile", "{data}/ref.parquet", "--engine", "spark", "--bins", "fd", "-o", "{tmp}/out.json"], "--engine spark fits auto, N, quantile:N and sturges bins, not fd"),
+        (
+            ["profile", "{data}/ref.parquet", "--engine", "spark", "--bins", "fd", "-o", "{tmp}/out.json"],
+            "--engine spark fits auto, N, quantile:N and sturges bins, not fd",
+        ),
     ],
 )
 def test_spark_errors(spark, data, tmp_path, args, message):
@@ -151,10 +163,16 @@ def test_spark_column_statuses(spark, tmp_path):
 
     def table(n, seed, shift):
         rng = np.random.default_rng(seed)
-        return pd.DataFrame({
-            "x": rng.normal(shift, 1.0, n), "constant": np.full(n, 7.0), "empty": np.full(n, np.nan),
-            "ident": rng.permutation(10**6)[:n] + 2**60, "grade": rng.choice(["a", "b", "c"], n), "tags": [[1, 2]] * n,
-        })
+        return pd.DataFrame(
+            {
+                "x": rng.normal(shift, 1.0, n),
+                "constant": np.full(n, 7.0),
+                "empty": np.full(n, np.nan),
+                "ident": rng.permutation(10**6)[:n] + 2**60,
+                "grade": rng.choice(["a", "b", "c"], n),
+                "tags": [[1, 2]] * n,
+            }
+        )
 
     table(3000, 1, 0.0).to_parquet(tmp_path / "ref.parquet", index=False)
     table(2000, 2, 0.5).drop(columns=["constant"]).assign(extra=1.0).to_parquet(tmp_path / "cur.parquet", index=False)
@@ -162,7 +180,13 @@ def test_spark_column_statuses(spark, tmp_path):
     remote = json.loads(ok("drift", tmp_path / "ref.parquet", tmp_path / "cur.parquet", "--engine", "spark", "--format", "json").stdout)["columns"]
     assert [(c["column"], c["kind"], c["status"], c["reason"]) for c in remote] == [(c["column"], c["kind"], c["status"], c["reason"]) for c in local]
     assert {c["column"]: c["status"] for c in local} == {
-        "x": "compared", "constant": "removed", "empty": "all_missing", "ident": "identifier", "grade": "compared", "tags": "unsupported", "extra": "added",
+        "x": "compared",
+        "constant": "removed",
+        "empty": "all_missing",
+        "ident": "identifier",
+        "grade": "compared",
+        "tags": "unsupported",
+        "extra": "added",
     }
     # Profiles of both engines store the same columns (statuses, all_distinct, the edge-less all-missing column).
     ok("profile", tmp_path / "ref.parquet", "-o", tmp_path / "local.json")

@@ -92,9 +92,7 @@ def test_looks_like_spec():
 def test_spec_from_mapping():
     d = spec_from_mapping({"family": "normal", "loc": 0, "scale": 2})
     assert isinstance(d, Normal) and d.scale == 2
-    m = spec_from_mapping(
-        {"family": "mixture", "weights": [1, 1], "components": ["normal(0, 1)", {"family": "laplace", "loc": 2, "scale": 1}]}
-    )
+    m = spec_from_mapping({"family": "mixture", "weights": [1, 1], "components": ["normal(0, 1)", {"family": "laplace", "loc": 2, "scale": 1}]})
     assert [c.name for c in m.components] == ["normal", "laplace"]
     with pytest.raises(InputError, match='needs a "family" key'):
         spec_from_mapping({"loc": 0})

@@ -91,9 +91,25 @@ def test_verdicts_agree_with_the_closed_forms():
     """Where a closed form exists, tails and closed form agree on infinity."""
     from klcli.closed_form import NoClosedForm, kl_divergence
 
-    specs = ["normal(0, 1)", "laplace(0, 2)", "gumbel(1, 2)", "exponential(2)", "gamma(0.5, 2)", "beta(2, 3)",
-             "uniform(0.2, 0.7)", "pareto(1, 0.5)", "pareto(1, 1.5)", "pareto(1, 2)", "pareto(1, 3)", "cauchy(0, 1)",
-             "lognormal(0, 1)", "halfnormal(2)", "halfcauchy(1)", "weibull(1, 0.5)", "studentt(4)"]
+    specs = [
+        "normal(0, 1)",
+        "laplace(0, 2)",
+        "gumbel(1, 2)",
+        "exponential(2)",
+        "gamma(0.5, 2)",
+        "beta(2, 3)",
+        "uniform(0.2, 0.7)",
+        "pareto(1, 0.5)",
+        "pareto(1, 1.5)",
+        "pareto(1, 2)",
+        "pareto(1, 3)",
+        "cauchy(0, 1)",
+        "lognormal(0, 1)",
+        "halfnormal(2)",
+        "halfcauchy(1)",
+        "weibull(1, 0.5)",
+        "studentt(4)",
+    ]
     checked = 0
     for a in specs:
         for b in specs:

@@ -350,8 +350,13 @@ def _compare_sampled(p: Any, q: Any, options: Any, groups: Any, mask: Any, names
         return None if obj is None else _numbers(source_of(obj, role, read), role)
 
     comparison = estimate_sampled(
-        numbers(p, "P"), numbers(q, "Q"), drawn_from=options.drawn_from, groups=numbers(groups, "groups"),
-        mask=numbers(mask, "mask"), reduction=options.reduction, names=names,
+        numbers(p, "P"),
+        numbers(q, "Q"),
+        drawn_from=options.drawn_from,
+        groups=numbers(groups, "groups"),
+        mask=numbers(mask, "mask"),
+        reduction=options.reduction,
+        names=names,
     )
     return comparison.in_base(options.base)
 

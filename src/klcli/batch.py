@@ -106,9 +106,7 @@ def directory_files(folder: str) -> list[str]:
     except OSError as error:
         raise InputError(f"{folder}: cannot list the directory: {error.strerror or error}") from None
     files = [
-        os.path.join(folder, name)
-        for name in names
-        if name.lower().endswith(HISTOGRAM_EXTENSIONS) and os.path.isfile(os.path.join(folder, name))
+        os.path.join(folder, name) for name in names if name.lower().endswith(HISTOGRAM_EXTENSIONS) and os.path.isfile(os.path.join(folder, name))
     ]
     if not files:
         raise InputError(f"{folder}: no histogram files in this directory (looked for {', '.join(HISTOGRAM_EXTENSIONS)})")
@@ -366,7 +364,13 @@ class _Blocks:
 def _compare_one(prepared: tuple, options: CompareOptions, sides: tuple | None = None) -> Comparison:
     p, q, log_p, log_q, labels, _ = prepared
     return discrete.compare_probabilities(
-        p, q, reduction=options.reduction, log_p=log_p, log_q=log_q, labels=labels, device=options.device,
+        p,
+        q,
+        reduction=options.reduction,
+        log_p=log_p,
+        log_q=log_q,
+        labels=labels,
+        device=options.device,
         exact=_exact_normalisation(prepared, sides, options),
     )
 

@@ -138,8 +138,10 @@ def _kl_wishart_wishart(p, q):
     log_det_ratio = 2 * float(np.sum(q.log_diagonal - p.log_diagonal))  # log|V_q| - log|V_p|
     trace = float(np.sum(solve_triangular(q.scale_tril, p.scale_tril, lower=True, check_finite=False) ** 2))
     return (
-        0.5 * n_q * log_det_ratio + 0.5 * n_p * (trace - d)
-        + multivariate_gammaln(0.5 * n_q, d) - multivariate_gammaln(0.5 * n_p, d)
+        0.5 * n_q * log_det_ratio
+        + 0.5 * n_p * (trace - d)
+        + multivariate_gammaln(0.5 * n_q, d)
+        - multivariate_gammaln(0.5 * n_p, d)
         + 0.5 * (n_p - n_q) * multivariate_digamma(0.5 * n_p, d)
     )
 
@@ -196,6 +198,5 @@ def _kl_kumaraswamy_beta(p, q):
     mean_log = -(EULER_GAMMA + special.digamma(b + 1)) / a
     mean_log1m = np.vectorize(kumaraswamy_mean_log1m, otypes=[np.float64])(a, b)
     return (
-        -p._entropy() + special.betaln(q.concentration1, q.concentration0)
-        - (q.concentration1 - 1) * mean_log - (q.concentration0 - 1) * mean_log1m
+        -p._entropy() + special.betaln(q.concentration1, q.concentration0) - (q.concentration1 - 1) * mean_log - (q.concentration0 - 1) * mean_log1m
     )

@@ -84,9 +84,7 @@ class CompareOptions:
             raise UsageError(f"`--top` must be a non-negative integer, not {self.top!r}")
 
 
-def compare_sources(
-    p_text: str, q_text: str, options: CompareOptions | None = None, *, stdin=None, progress=None
-) -> Comparison:
+def compare_sources(p_text: str, q_text: str, options: CompareOptions | None = None, *, stdin=None, progress=None) -> Comparison:
     """Compare the sources P and Q (Q is the reference) in the unit ``options.base``.
 
     ``progress`` (``--from samples``) is called with the number of points processed.
@@ -103,8 +101,7 @@ def compare_sources(
         raise UsageError("--per-dimension applies to distribution specs (batches of diagonal Gaussians)")
     if options.drawn_from != "p" or options.group is not None:
         raise UsageError("--drawn-from and --group apply to --from sampled-logprobs")
-    if (options.k is not None or options.bootstrap is not None or options.columns or not options.standardize
-            or options.estimator != "auto"):
+    if options.k is not None or options.bootstrap is not None or options.columns or not options.standardize or options.estimator != "auto":
         raise UsageError("--estimator, --k, --bootstrap, --columns and --no-standardize apply to --from samples")
     if options.from_ in ("probs", "logprobs", "logits"):  # batches of rows: streamed, with per-row statistics
         from klcli.logits_stream import compare_streamed
@@ -158,8 +155,14 @@ def _compare_sample_files(p_text: str, q_text: str, options: CompareOptions, std
     if bootstrap is None:
         bootstrap = AUTO_BOOTSTRAP if max(p.n, q.n) <= AUTO_BOOTSTRAP_MAX_SAMPLES else 0
     return compare_samples(
-        p, q, estimator=options.estimator, k=options.k, standardize=options.standardize, bootstrap=bootstrap,
-        seed=options.seed, progress=progress,
+        p,
+        q,
+        estimator=options.estimator,
+        k=options.k,
+        standardize=options.standardize,
+        bootstrap=bootstrap,
+        seed=options.seed,
+        progress=progress,
     )
 
 
@@ -186,8 +189,12 @@ def _compare_sampled_logprobs(p_text: str, q_text: str, options: CompareOptions,
         if text is not None:
             extra[option] = column(text, f"--{'group' if option == 'groups' else option}")
     return estimate_sampled(
-        column(p_text, "P"), column(q_text, "Q"), drawn_from=options.drawn_from, reduction=options.reduction,
-        names=(_role_name(p_text, "P"), _role_name(q_text, "Q")), **extra,
+        column(p_text, "P"),
+        column(q_text, "Q"),
+        drawn_from=options.drawn_from,
+        reduction=options.reduction,
+        names=(_role_name(p_text, "P"), _role_name(q_text, "Q")),
+        **extra,
     )
 
 
@@ -201,7 +208,12 @@ def _compare_specs(p, q, options: CompareOptions) -> Comparison:
     from klcli.parametric import compare_distributions
 
     comparison = compare_distributions(
-        p, q, engine=options.engine, samples=options.samples, seed=options.seed, device=options.device,
+        p,
+        q,
+        engine=options.engine,
+        samples=options.samples,
+        seed=options.seed,
+        device=options.device,
         reduction=options.reduction,
     )
     if options.per_dimension:
@@ -229,7 +241,13 @@ def compare_histograms(p: Histogram, q: Histogram, options: CompareOptions) -> C
     p_side, q_side = prepare_side(p, options, "P"), prepare_side(q, options, "Q")
     p_probs, q_probs, p_logs, q_logs, labels, notes = pair_sides(p_side, q_side, options)
     comparison = discrete.compare_probabilities(
-        p_probs, q_probs, reduction=options.reduction, log_p=p_logs, log_q=q_logs, labels=labels, device=options.device,
+        p_probs,
+        q_probs,
+        reduction=options.reduction,
+        log_p=p_logs,
+        log_q=q_logs,
+        labels=labels,
+        device=options.device,
         exact=exact_normalisation(p_side, q_side, p_probs, q_probs, options),
     )
     comparison.notes[:0] = notes

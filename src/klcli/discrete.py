@@ -234,9 +234,7 @@ class _Accumulator:
         for key in ("entropy_p", "entropy_q"):
             if key in out:
                 out[key] = 0.0 - out[key]  # the blocks sum p·log p (0.0 − x: no −0.0)
-        out.update(
-            inf_pq=self.inf_pq, inf_qp=self.inf_qp, inf_pq_index=self.inf_pq_index, inf_qp_index=self.inf_qp_index
-        )
+        out.update(inf_pq=self.inf_pq, inf_qp=self.inf_qp, inf_pq_index=self.inf_pq_index, inf_qp_index=self.inf_qp_index)
         return out
 
 
@@ -412,6 +410,7 @@ def _fix_zero_bins(acc: _Accumulator, r0: int, c0: int, k: int, p, q, terms: dic
 # ---------------------------------------------------------------------------
 # Preparing inputs
 
+
 def smooth(p: np.ndarray, eps: float) -> np.ndarray:
     """Additive smoothing of normalised ``p``: ``(p + eps) / (1 + K·eps)``.
 
@@ -540,9 +539,7 @@ def note_zero_bins(comparison: Comparison, raw: dict, k: int, labels, batch: boo
     for which, side, other in (("inf_pq", "Q", "P"), ("inf_qp", "P", "Q")):
         if raw[which]:
             where = _describe_bins(raw[which + "_index"], raw[which], k, labels, batch)
-            comparison.notes.append(
-                f"KL({other}‖{side}) is infinite: {raw[which]} bin(s) where {side} = 0 < {other} ({where})"
-            )
+            comparison.notes.append(f"KL({other}‖{side}) is infinite: {raw[which]} bin(s) where {side} = 0 < {other} ({where})")
             comparison.info[f"zero_bins_{side.lower()}"] = raw[which]
 
 

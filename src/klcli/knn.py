@@ -131,13 +131,7 @@ def log_ratio_terms(own: NeighbourTerms, other: NeighbourTerms, dim: int) -> np.
     """Per-point log p̂(xᵢ) − log q̂(xᵢ), whose mean is :func:`kl_from_terms`."""
     from scipy.special import digamma
 
-    return (
-        dim * (other.log_dist - own.log_dist)
-        + digamma(own.order)
-        - digamma(other.order)
-        + other.log_ref
-        - own.log_ref
-    )
+    return dim * (other.log_dist - own.log_dist) + digamma(own.order) - digamma(other.order) + other.log_ref - own.log_ref
 
 
 def knn_divergences(
@@ -269,7 +263,7 @@ def ensemble_weights(orders: Sequence[int], dim: int, cancelled: int = 1) -> np.
     from scipy.special import gammaln
 
     k = np.asarray(orders, dtype=np.float64)
-    rows = [np.ones_like(k)] + [np.exp(gammaln(k + 2 * l / dim) - gammaln(k)) for l in range(1, cancelled + 1)]
+    rows = [np.ones_like(k)] + [np.exp(gammaln(k + 2 * j / dim) - gammaln(k)) for j in range(1, cancelled + 1)]
     a = np.array(rows)
     target = np.zeros(len(rows))
     target[0] = 1.0

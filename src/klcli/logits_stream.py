@@ -103,7 +103,9 @@ def _open_side(text: str, options, role: str, stdin, needed: bool) -> Tensor | N
         tensor = Tensor(h.name, h.values.shape, h.values.dtype, array=np.ascontiguousarray(h.values))
     if tensor is not None:
         if not 1 <= len(tensor.shape) <= 3:
-            raise InputError(f"{tensor.name}: expected a 1-D distribution, a 2-D batch or a 3-D batch × positions × categories, got shape {tensor.shape}")
+            raise InputError(
+                f"{tensor.name}: expected a 1-D distribution, a 2-D batch or a 3-D batch × positions × categories, got shape {tensor.shape}"
+            )
         if math.prod(tensor.shape) == 0:
             raise InputError(f"{tensor.name}: empty array (shape {tensor.shape})")
     return tensor
@@ -353,7 +355,9 @@ class _NumpyBlocks:
                 i, j = (int(v) for v in np.argwhere(bad)[0])
                 value = float(z[i, j])
                 kind = "NaN" if math.isnan(value) else "infinite" if math.isinf(value) else "negative"
-                raise InputError(f"{feed.tensor.name}: {feed.tensor.describe_row(int(rows[i]))}, column {j}: {kind} weight {value!r}".replace("nan", "NaN"))
+                raise InputError(
+                    f"{feed.tensor.name}: {feed.tensor.describe_row(int(rows[i]))}, column {j}: {kind} weight {value!r}".replace("nan", "NaN")
+                )
             raise InputError(f"{feed.tensor.name}: the weights overflow when summed")
         if (totals == 0).any():
             i = int(np.flatnonzero(totals.ravel() == 0)[0])

@@ -110,7 +110,9 @@ def _read_array(stream: BinaryIO, *, name: str, available: int) -> np.ndarray:
     needed = count * dtype.itemsize
     left = available - stream.tell()
     if needed > left:
-        raise InputError(f"{name}: truncated: the header promises {human_size(needed)} of data (shape {shape}, dtype {dtype}) but {human_size(max(left, 0))} follow")
+        raise InputError(
+            f"{name}: truncated: the header promises {human_size(needed)} of data (shape {shape}, dtype {dtype}) but {human_size(max(left, 0))} follow"
+        )
     ARRAY_BYTES.check(count * 8, name, f"an array of shape {shape}")
     array = np.empty(count, dtype=dtype)
     if needed:

@@ -94,9 +94,7 @@ def compare_distributions(
     router.kl("kl_pq", p, q)
     router.kl("kl_qp", q, p)
     if engine == "closed" and not router.values:
-        raise EngineUnavailable(
-            f"--engine closed: no closed form for {p.name}‖{q.name} in either direction; use --engine quad, mc or auto"
-        )
+        raise EngineUnavailable(f"--engine closed: no closed form for {p.name}‖{q.name} in either direction; use --engine quad, mc or auto")
     router.js()
     router.monte_carlo()
     router.entropies()
@@ -178,9 +176,7 @@ def _short(distribution: Distribution) -> str:
 def _check_pair(p: Distribution, q: Distribution) -> None:
     _check_kinds(p, q)
     if p.event_shape != q.event_shape:
-        raise InputError(
-            f"P and Q differ in dimension: {p.spec()} has {_describe_shape(p)} but {q.spec()} has {_describe_shape(q)}"
-        )
+        raise InputError(f"P and Q differ in dimension: {p.spec()} has {_describe_shape(p)} but {q.spec()} has {_describe_shape(q)}")
 
 
 def _describe_shape(distribution: Distribution) -> str:
@@ -285,9 +281,7 @@ class _Router:
                 why = "the divergence is probably infinite"
             else:
                 why = "its standard error cannot be trusted"
-            self.notes.append(
-                f"{key}: the Monte Carlo terms are heavy tailed (Pareto k̂ = {k:.2f} ≥ {psis.UNRELIABLE}): {why}"
-            )
+            self.notes.append(f"{key}: the Monte Carlo terms are heavy tailed (Pareto k̂ = {k:.2f} ≥ {psis.UNRELIABLE}): {why}")
         for key, k in result.pareto_k.items():
             if psis.INFINITE_VARIANCE <= k < psis.UNRELIABLE:
                 self.notes.append(

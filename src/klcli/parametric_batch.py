@@ -91,11 +91,23 @@ def compare_batch(
             if reduction != "none":
                 _pooled_js(p, q, n, samples, seed, columns, methods, errors, notes, info)
             else:
-                notes.append(f"js left out: each of the {n:,} members would need a Monte Carlo of its own; --reduction batchmean or sum gives their mean")
+                notes.append(
+                    f"js left out: each of the {n:,} members would need a Monte Carlo of its own; --reduction batchmean or sum gives their mean"
+                )
     if wanted and engine != "closed":
-        _member_by_member(p, q, list(np.ndindex(*p.batch_shape)), wanted, columns, methods, errors, notes, info,
-                          compare=lambda a, b, s: compare_distributions(a, b, engine=engine, samples=samples, seed=s, device=device),
-                          seed=seed)
+        _member_by_member(
+            p,
+            q,
+            list(np.ndindex(*p.batch_shape)),
+            wanted,
+            columns,
+            methods,
+            errors,
+            notes,
+            info,
+            compare=lambda a, b, s: compare_distributions(a, b, engine=engine, samples=samples, seed=s, device=device),
+            seed=seed,
+        )
     return _reduce(columns, methods, errors, notes, info, n, reduction)
 
 
@@ -146,8 +158,7 @@ def _pooled_js(p, q, n: int, samples: int, seed, columns, methods, errors, notes
     errors["js"] = np.full(n, math.sqrt(variance / samples) * math.sqrt(n))
     info.update(samples=samples, seed=seed, backend="numpy")
     notes.append(
-        f"js by one Monte Carlo over the {n:,} members ({samples:,} draws, each from a member picked evenly): "
-        "the batch mean with its standard error"
+        f"js by one Monte Carlo over the {n:,} members ({samples:,} draws, each from a member picked evenly): the batch mean with its standard error"
     )
 
 

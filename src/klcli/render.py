@@ -217,7 +217,9 @@ def rows_table(c: Comparison):
 
     summary = c.info.get("summary", {})
     short = lambda v: "" if v is None else format_number(v) if isinstance(v, str) or math.isinf(v) or v == 0 else f"{v:.4g}"  # noqa: E731
-    title = f"per-row statistics of {c.info['rows']:,} rows, in {unit_name(c.base)}" + (" (Δp = p(target) − q(target))" if "delta_p" in summary else "")
+    title = f"per-row statistics of {c.info['rows']:,} rows, in {unit_name(c.base)}" + (
+        " (Δp = p(target) − q(target))" if "delta_p" in summary else ""
+    )
     table = Table(title=title, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
     for name in ("", "mean ± stderr", "median", "p99", "p99.9", "max"):
         table.add_column(name, justify="left" if not name else "right", no_wrap=True)
@@ -255,10 +257,7 @@ BATCH_TABLE_KEYS = ("kl_pq", "kl_qp", "symmetric_kl", "js", "js_distance")
 
 def batch_records(results, *, reference: str) -> list[dict]:
     """One JSON object per file: the ``compare`` object plus ``"file"``, or ``file`` and ``error``."""
-    return [
-        {"file": r.file, "error": r.error} if r.failed else comparison_record(r.comparison, file=r.file, p=r.file, q=reference)
-        for r in results
-    ]
+    return [{"file": r.file, "error": r.error} if r.failed else comparison_record(r.comparison, file=r.file, p=r.file, q=reference) for r in results]
 
 
 def shared_folder(files) -> tuple[str, list[str]]:
@@ -292,7 +291,9 @@ def print_batch(results, fmt: str, *, reference: str, base: str, total: int, plo
         from klcli.report.tables import batch_table
 
         out = console()
-        table, numbered = batch_table(results, reference=reference, base=base, total=total, width=out.width, keep=tuple(dict.fromkeys(("kl_pq", "js", metric))))
+        table, numbered = batch_table(
+            results, reference=reference, base=base, total=total, width=out.width, keep=tuple(dict.fromkeys(("kl_pq", "js", metric)))
+        )
         out.print(table)
         if plot:
             from klcli.report.terminal import batch_plot
@@ -380,6 +381,7 @@ class DelayedProgress:
         if self._bar is not None:
             self._bar.stop()
 
+
 # Drift reports (``klcli drift``)
 
 DRIFT_FORMATS = ("table", "json", "csv", "markdown")
@@ -408,8 +410,17 @@ def drift_notes(report: dict) -> list[str]:
     """Reasons, missing shares, unseen categories and warnings, one line each (raw text)."""
     columns = report["columns"]
     notes = [f"{c['column']}: {c['status']}: {c['reason']}" for c in columns if c["reason"]]
-    notes += [f"{c['column']}: missing {c['reference_missing_rate']:.1%} in the reference, {c['current_missing_rate']:.1%} now" for c in columns if c["reference_missing_rate"] or c["current_missing_rate"]]
-    notes += [f"{c['column']}: {c['unseen_count']} unseen categor{'y' if c['unseen_count'] == 1 else 'ies'}: {', '.join(c['unseen_categories'][:5])}" + (", ..." if c["unseen_count"] > 5 else "") for c in columns if c.get("unseen_count")]
+    notes += [
+        f"{c['column']}: missing {c['reference_missing_rate']:.1%} in the reference, {c['current_missing_rate']:.1%} now"
+        for c in columns
+        if c["reference_missing_rate"] or c["current_missing_rate"]
+    ]
+    notes += [
+        f"{c['column']}: {c['unseen_count']} unseen categor{'y' if c['unseen_count'] == 1 else 'ies'}: {', '.join(c['unseen_categories'][:5])}"
+        + (", ..." if c["unseen_count"] > 5 else "")
+        for c in columns
+        if c.get("unseen_count")
+    ]
     return notes + list(report.get("warnings", []))
 
 
@@ -491,7 +502,9 @@ def drift_markdown(report: dict, *, reference: str, current: str) -> str:
         missing = "-" if c["reference_missing_rate"] is None else f"{c['reference_missing_rate']:.1%} → {c['current_missing_rate']:.1%}"
         threshold = "-" if c["threshold"] is None else format_number(c["threshold"])
         value = "-" if c["value"] is None else format_number(c["value"])
-        lines.append(f"| {cell(c['column'])} | {c['kind']} | {c['metric']} | {value} | {threshold} | {_p_text(c)} | {severity} | {missing} | {cell(contributors_text(c))} |")
+        lines.append(
+            f"| {cell(c['column'])} | {c['kind']} | {c['metric']} | {value} | {threshold} | {_p_text(c)} | {severity} | {missing} | {cell(contributors_text(c))} |"
+        )
     notes = drift_notes(report)
     if notes:
         lines.append("")
@@ -503,7 +516,11 @@ def drift_csv(report: dict) -> str:
     """CSV, one line per column; the top contributors as one text field; booleans ``true``/``false``."""
     rows = []
     for c in report["columns"]:
-        row = {k: ("true" if v else "false") if isinstance(v, bool) else ("" if v is None else v) for k, v in c.items() if not isinstance(v, (list, dict))}
+        row = {
+            k: ("true" if v else "false") if isinstance(v, bool) else ("" if v is None else v)
+            for k, v in c.items()
+            if not isinstance(v, (list, dict))
+        }
         row["top_contributors"] = contributors_text(c)
         if "unseen_categories" in c:
             row["unseen_categories"] = ";".join(c["unseen_categories"])

@@ -83,8 +83,10 @@ class ExactNormalisation:
     def lost(self, flat: np.ndarray) -> np.ndarray:
         with self._lock:
             if self._low is None:  # exact sum - plain sum, per row (once)
-                self._low = [(hi - totals[..., 0]) + lo for (hi, lo), (_, _, totals) in
-                             ((exact_sums(weights), side) for side in self.sides for weights in side[:1])]
+                self._low = [
+                    (hi - totals[..., 0]) + lo
+                    for (hi, lo), (_, _, totals) in ((exact_sums(weights), side) for side in self.sides for weights in side[:1])
+                ]
         rows, cols = np.divmod(flat, self.k)
         out = []
         for (weights, probs, totals), low in zip(self.sides, self._low):

@@ -104,8 +104,7 @@ def whiten(x: np.ndarray, y: np.ndarray, sources: tuple[str, str] = ("P", "Q")) 
     if np.any(scale == 0):
         j = int(np.argmax(scale == 0))
         raise InputError(
-            f"column {j} has the same value in every row of {sources[0]} and {sources[1]}; "
-            "it has no density: leave it out with `columns`"
+            f"column {j} has the same value in every row of {sources[0]} and {sources[1]}; it has no density: leave it out with `columns`"
         )
     corr = cov / np.outer(scale, scale)
     try:
@@ -185,8 +184,7 @@ def estimate_divergences(
             allowed = 2 * math.hypot(sa, sb) + DISAGREEMENT * max(abs(a), abs(b))
             if abs(a - b) > allowed:
                 result.unreliable[key] = (
-                    f"{used} gives {a:.4g} but {result.check} gives {b:.4g} "
-                    f"(more apart than their noise plus {DISAGREEMENT:.0%})"
+                    f"{used} gives {a:.4g} but {result.check} gives {b:.4g} (more apart than their noise plus {DISAGREEMENT:.0%})"
                 )
     return result
 
@@ -249,7 +247,13 @@ def _subsample(a: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray
 
 
 def compare_continuous(
-    p: SampleSet, q: SampleSet, k: int, estimator: str, standardize: bool, bootstrap: int, seed: int | None,
+    p: SampleSet,
+    q: SampleSet,
+    k: int,
+    estimator: str,
+    standardize: bool,
+    bootstrap: int,
+    seed: int | None,
     progress: Callable[[int], None] | None,
 ) -> Comparison:
     """:func:`klcli.samples.compare_samples` for continuous samples: checks, whitening, estimate, notes."""
@@ -277,8 +281,11 @@ def compare_continuous(
     result = estimate_divergences(x, y, estimator=name, k=k, rng=rng, bootstrap=bootstrap, progress=advance)
     raw, stderr, used = dict(result.values), dict(result.stderr), result.estimator
     values = dict(raw)
-    what = {"knn": f"kNN estimate with k={k}", "knn-ensemble": "weighted kNN estimate over k = 1..10",
-            "classifier": "cross-fitted classifier (logistic regression) estimate"}[used]
+    what = {
+        "knn": f"kNN estimate with k={k}",
+        "knn-ensemble": "weighted kNN estimate over k = 1..10",
+        "classifier": "cross-fitted classifier (logistic regression) estimate",
+    }[used]
     notes = [what + (", samples whitened by the pooled covariance" if standardize else "")]
     if used != name:
         notes.append("duplicate points: the weighted kNN estimator needs distinct points; used knn instead")
@@ -288,8 +295,10 @@ def compare_continuous(
         if not 0 <= values[key] <= top:
             clipped[key] = values[key]
             values[key] = min(max(values[key], 0.0), top)
-            notes.append(f"{key}: the raw estimate {raw[key]:.3g} lies outside [0, {'ln 2' if key == 'js' else '∞'}] "
-                         f"and is reported clipped to {values[key]:.3g} (key `clipped` holds the raw value)")
+            notes.append(
+                f"{key}: the raw estimate {raw[key]:.3g} lies outside [0, {'ln 2' if key == 'js' else '∞'}] "
+                f"and is reported clipped to {values[key]:.3g} (key `clipped` holds the raw value)"
+            )
     for key, reason in result.unreliable.items():
         notes.append(f"unreliable: {key}: {reason}; `interval` spans both")
     if result.ties:
@@ -298,14 +307,23 @@ def compare_continuous(
             "neighbours inside each radius counted (Wang et al. 2009); the estimator assumes continuous data"
         )
     notes.append(
-        (f"standard errors from {bootstrap} half-sample resamples" if bootstrap
-         else "standard errors from the spread of the per-point terms (they miss the variance of fitting; "
-         "--bootstrap B resamples)")
+        (
+            f"standard errors from {bootstrap} half-sample resamples"
+            if bootstrap
+            else "standard errors from the spread of the per-point terms (they miss the variance of fitting; --bootstrap B resamples)"
+        )
         + f"; `interval` spans ±2 standard errors of this and of the {result.check} estimate"
     )
     info = {
-        "estimator": used, "k": k if used == "knn" else None, "n_p": p.n, "n_q": q.n, "dim": p.dim,
-        "bootstrap": bootstrap, "seed": seed, "standardize": standardize, "ties": result.ties,
+        "estimator": used,
+        "k": k if used == "knn" else None,
+        "n_p": p.n,
+        "n_q": q.n,
+        "dim": p.dim,
+        "bootstrap": bootstrap,
+        "seed": seed,
+        "standardize": standardize,
+        "ties": result.ties,
         "check": {"estimator": result.check, **result.check_values},
     }
     if clipped:

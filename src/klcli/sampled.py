@@ -182,7 +182,11 @@ def _comparison(rho: np.ndarray, drawn_from: str, reduction: str, group_ids) -> 
     sampler, other = ("P", "Q") if drawn_from == "p" else ("Q", "P")
     direction = f"KL({sampler}‖{other})"
     estimators = {}
-    for name, how in (("k1", "unbiased, can be negative"), ("k2", "biased: ½E[ρ²], close when the policies are near"), ("k3", "unbiased, never negative")):
+    for name, how in (
+        ("k1", "unbiased, can be negative"),
+        ("k2", "biased: ½E[ρ²], close when the policies are near"),
+        ("k3", "unbiased, never negative"),
+    ):
         value, stderr = _mean_and_stderr(terms[name])
         estimators[name] = {"value": value, "stderr": stderr, "estimates": direct, "direction": direction, "property": how}
     mean_ratio, ratio_stderr = _mean_and_stderr(terms["ratio"])

@@ -178,9 +178,7 @@ def read_samples(
     elif suffix in _TEXT_SUFFIXES:
         frame, first_line = _load_text(name, _TEXT_SUFFIXES[suffix])
     else:
-        raise InputError(
-            f"{name}: cannot read samples from a '{suffix}' file; use .csv, .tsv, .txt, .npy, .npz or .parquet"
-        )
+        raise InputError(f"{name}: cannot read samples from a '{suffix}' file; use .csv, .tsv, .txt, .npy, .npz or .parquet")
     return _from_frame(frame, name, columns, first_line)
 
 
@@ -288,7 +286,6 @@ def _split(line: str, sep: str) -> list[str]:
     if sep == r"\s+":
         return line.split()
     return next(csv.reader([line], delimiter=sep))
-
 
 
 def _text_header(frame: Any) -> bool:
@@ -429,11 +426,8 @@ def align_columns(p: SampleSet, q: SampleSet, *, paired: bool = False) -> tuple[
         return p, SampleSet(q.values[:, order], q.source, p.names)
     pairs = ",".join(f"{a}:{b}" for a, b in zip(p.names, q.names))
     raise InputError(
-        f"{p.source} has columns {', '.join(p.names)} but {q.source} has {', '.join(q.names)}; "
-        f"pair them explicitly, e.g. --columns {pairs}"
+        f"{p.source} has columns {', '.join(p.names)} but {q.source} has {', '.join(q.names)}; pair them explicitly, e.g. --columns {pairs}"
     )
-
-
 
 
 def compare_samples(
@@ -518,9 +512,7 @@ def compare_samples(
         labelled, numeric = (p, q) if p.is_labels else (q, p)
         raise InputError(f"{labelled.source} holds text labels but {numeric.source} holds numbers; both must be of one kind")
     if p.dim != q.dim:
-        raise InputError(
-            f"{p.source} has {p.dim} column(s) but {q.source} has {q.dim}; samples must have the same dimension"
-        )
+        raise InputError(f"{p.source} has {p.dim} column(s) but {q.source} has {q.dim}; samples must have the same dimension")
     if _is_discrete(p, q):
         return _compare_counts(p, q, bootstrap, seed)
     for s in (p, q):

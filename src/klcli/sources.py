@@ -31,7 +31,17 @@ from klcli.reading import check_line_length, reading
 
 INPUT_FORMATS = ("csv", "tsv", "txt", "json", "npy", "npz", "parquet")
 DELIMITERS = {"csv": ",", "tsv": "\t", "txt": None}
-EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".json": "json", ".npy": "npy", ".npz": "npz", ".parquet": "parquet", ".pq": "parquet"}
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "txt",
+    ".json": "json",
+    ".npy": "npy",
+    ".npz": "npz",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 #: Header names that mark the first of two numeric columns as labels (``bin,count``).
 LABEL_HEADERS = {"label", "labels", "category", "categories", "bin", "bins", "key", "name", "class", "token", "id", "value"}
@@ -92,7 +102,11 @@ def read_source(
     if os.path.isfile(text):
         if _SPEC.match(text) or _INLINE.match(text):  # a file shadows a spec or numbers: say so (./NAME is quiet)
             what = "a distribution spec" if _SPEC.match(text) else "numbers"
-            warnings.warn(f"{role}: {text!r} is a file in the working directory and was read as such, not as {what} (write ./{text} to mean the file)", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"{role}: {text!r} is a file in the working directory and was read as such, not as {what} (write ./{text} to mean the file)",
+                UserWarning,
+                stacklevel=2,
+            )
         fmt = input_format or EXTENSIONS.get(os.path.splitext(text)[1].lower())
         if fmt is None:
             with reading(text, "a readable file"), open(text, "rb") as handle:
@@ -433,7 +447,9 @@ def _column_values(cells: tuple[str, ...]) -> np.ndarray:
         return np.array(cells, dtype=object)
 
 
-def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, column: str | None, row_word: str, types: dict[int, str] | None = None) -> Histogram:
+def _histogram_from_columns(
+    header, columns, lines, *, name: str, kind: str, column: str | None, row_word: str, types: dict[int, str] | None = None
+) -> Histogram:
     """Pick the weight column (and the label column) of a parsed table.
 
     ``types`` describes the typed columns (Parquet) that hold no numbers, by index.
@@ -469,7 +485,11 @@ def _histogram_from_columns(header, columns, lines, *, name: str, kind: str, col
         bad = next((i for i, v in enumerate(values) if not is_number(v)), None)
         if bad is None:  # every cell reads as a number on its own, but not the column as a whole
             raise InputError(f"{name}: column {shown!r} holds numbers written as text; expected a numeric column of weights")
-        raise InputError(f"{name}: {row_word} {lines[bad]}, column {shown}: {values[bad]!r} is not a number" if values[bad] != "" else f"{name}: {row_word} {lines[bad]}, column {shown}: empty cell")
+        raise InputError(
+            f"{name}: {row_word} {lines[bad]}, column {shown}: {values[bad]!r} is not a number"
+            if values[bad] != ""
+            else f"{name}: {row_word} {lines[bad]}, column {shown}: empty cell"
+        )
     if labels is not None:
         if isinstance(labels, delimited.Labels):
             duplicates = labels.duplicates()
@@ -564,7 +584,9 @@ def align(p: Binned, q: Binned) -> tuple[np.ndarray, np.ndarray, list[str] | Non
         raise InputError(f"{labelled.name} is a labelled histogram but {positional.name} is positional: give labels to both, or to neither")
     if p.labels is None:
         if p.values.shape[-1] != q.values.shape[-1]:
-            raise InputError(f"{p.name} has {p.values.shape[-1]} bins but {q.name} has {q.values.shape[-1]}: positional histograms must have the same length")
+            raise InputError(
+                f"{p.name} has {p.values.shape[-1]} bins but {q.name} has {q.values.shape[-1]}: positional histograms must have the same length"
+            )
         if p.values.ndim == 2 and q.values.ndim == 2 and p.values.shape[0] != q.values.shape[0]:
             raise InputError(f"{p.name} has {p.values.shape[0]} rows but {q.name} has {q.values.shape[0]}")
         return p.values, q.values, None

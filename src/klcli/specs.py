@@ -80,7 +80,7 @@ def spec_from_mapping(obj: dict[str, Any]) -> Distribution:
     'mixture(weights=[1, 1], components=[normal(loc=0, scale=1), laplace(loc=2, scale=1)])'
     """
     if not isinstance(obj, dict):
-        raise InputError(f"a distribution must be a JSON object with a \"family\" key, not {type(obj).__name__}")
+        raise InputError(f'a distribution must be a JSON object with a "family" key, not {type(obj).__name__}')
     family = obj.get("family")
     if not isinstance(family, str):
         raise InputError('a distribution object needs a "family" key naming the family, e.g. {"family": "normal", "loc": 0, "scale": 1}')
@@ -90,10 +90,7 @@ def spec_from_mapping(obj: dict[str, Any]) -> Distribution:
         components = kwargs["components"]
         if not isinstance(components, list):
             raise InputError("Expected parameter components of mixture(...) to be a list of distributions")
-        kwargs["components"] = [
-            parse_spec(c) if isinstance(c, str) else spec_from_mapping(c) if isinstance(c, dict) else c
-            for c in components
-        ]
+        kwargs["components"] = [parse_spec(c) if isinstance(c, str) else spec_from_mapping(c) if isinstance(c, dict) else c for c in components]
     for key, value in kwargs.items():
         if key != "components":
             _check_json_numbers(value, key, cls.name)
@@ -239,7 +236,7 @@ class _Parser:
         except InputError as error:
             if start == 0:
                 raise
-            raise InputError(f"in {self.text[start:self.position].strip()!r}: {error}") from None
+            raise InputError(f"in {self.text[start : self.position].strip()!r}: {error}") from None
 
     def file_argument(self) -> Any:
         """``@PATH[:KEY]``: an array read from a file."""

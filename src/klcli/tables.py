@@ -36,8 +36,14 @@ from klcli.sources import is_number
 
 TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 TABLE_EXTENSIONS = {
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
 }
 _FORMAT_ALIASES = {"json": "jsonl", "ndjson": "jsonl", "txt": "csv"}
 
@@ -124,15 +130,24 @@ class Table:
         if self.fmt == "jsonl":
             import pyarrow.json as pj
 
-            reader = pj.open_json(self._source(), read_options=pj.ReadOptions(block_size=_text_block()), parse_options=pj.ParseOptions(explicit_schema=self.schema))
+            reader = pj.open_json(
+                self._source(), read_options=pj.ReadOptions(block_size=_text_block()), parse_options=pj.ParseOptions(explicit_schema=self.schema)
+            )
             return (batch.select(columns) for batch in reader)
         import pyarrow.csv as pv
 
         convert = pv.ConvertOptions(
-            column_types={name: self.type_of(name) for name in columns}, include_columns=columns,
-            null_values=MISSING_TOKENS, strings_can_be_null=True, quoted_strings_can_be_null=True,
+            column_types={name: self.type_of(name) for name in columns},
+            include_columns=columns,
+            null_values=MISSING_TOKENS,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
         )
-        return iter(pv.open_csv(self._source(), read_options=pv.ReadOptions(block_size=_text_block()), parse_options=_csv_parse(self.fmt), convert_options=convert))
+        return iter(
+            pv.open_csv(
+                self._source(), read_options=pv.ReadOptions(block_size=_text_block()), parse_options=_csv_parse(self.fmt), convert_options=convert
+            )
+        )
 
     def _read_error(self, error: Exception, first_row: int) -> InputError:
         message = str(error).split("\n")[0]
@@ -325,7 +340,9 @@ def _read_schema(table: Table):
         import pyarrow.csv as pv
 
         convert = pv.ConvertOptions(null_values=MISSING_TOKENS, strings_can_be_null=True, quoted_strings_can_be_null=True)
-        reader = pv.open_csv(table._source(), read_options=pv.ReadOptions(block_size=_text_block()), parse_options=_csv_parse(table.fmt), convert_options=convert)
+        reader = pv.open_csv(
+            table._source(), read_options=pv.ReadOptions(block_size=_text_block()), parse_options=_csv_parse(table.fmt), convert_options=convert
+        )
         # A column that is empty in the first block is inferred as null: read it as text.
         fields = [pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type) for f in reader.schema]
         return pa.schema(fields), None
@@ -348,7 +365,11 @@ def _locate_csv_error(table: Table, message: str) -> str | None:
         return None
     index, type_name, bad = int(match.group(1)), match.group(2), match.group(3)
     column = table.columns[index]
-    handle = io.TextIOWrapper(io.BytesIO(table.data), encoding="utf-8-sig") if table.data is not None else open(table.path, encoding="utf-8-sig", newline="")
+    handle = (
+        io.TextIOWrapper(io.BytesIO(table.data), encoding="utf-8-sig")
+        if table.data is not None
+        else open(table.path, encoding="utf-8-sig", newline="")
+    )
     with handle:
         rows = csv.reader(handle, delimiter="\t" if table.fmt == "tsv" else ",")
         next(rows, None)
@@ -492,4 +513,3 @@ def is_numeric_type(kind) -> bool:
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     return pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_temporal(kind) or pa.types.is_decimal(kind)
-

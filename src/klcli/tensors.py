@@ -40,9 +40,19 @@ from klcli.errors import InputError
 
 #: safetensors dtypes and the numpy dtype of their stored bytes (bfloat16 is read as uint16 bits).
 SAFETENSORS_DTYPES = {
-    "F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2",
-    "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
-    "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
+    "F64": "<f8",
+    "F32": "<f4",
+    "F16": "<f2",
+    "BF16": "<u2",
+    "I64": "<i8",
+    "I32": "<i4",
+    "I16": "<i2",
+    "I8": "i1",
+    "U64": "<u8",
+    "U32": "<u4",
+    "U16": "<u2",
+    "U8": "u1",
+    "BOOL": "?",
 }
 #: A safetensors header larger than this is refused (the safetensors package's own limit).
 MAX_HEADER_BYTES = 100_000_000
@@ -117,7 +127,9 @@ class ElementReader:
                 except OSError as error:
                     raise InputError(f"{t.name}: cannot read: {error.strerror or error}") from None
                 if not got:
-                    raise InputError(f"{t.name}: the file ends early, after {self.position + done // t.dtype.itemsize} of {math.prod(t.shape)} elements")
+                    raise InputError(
+                        f"{t.name}: the file ends early, after {self.position + done // t.dtype.itemsize} of {math.prod(t.shape)} elements"
+                    )
                 done += got
         self.position += out.size
         return out
@@ -231,7 +243,9 @@ def _read_npy_header(stream, name: str, available: int) -> tuple[tuple[int, ...]
     header = stream.tell()
     needed = math.prod(shape) * dtype.itemsize
     if header + needed > available:
-        raise InputError(f"{name}: truncated: the header promises {_size(needed)} of data (shape {shape}, dtype {dtype}) but {_size(max(0, available - header))} follow")
+        raise InputError(
+            f"{name}: truncated: the header promises {_size(needed)} of data (shape {shape}, dtype {dtype}) but {_size(max(0, available - header))} follow"
+        )
     return tuple(shape), dtype, fortran, header
 
 
@@ -329,7 +343,9 @@ def _open_safetensors(path: str, name: str | None) -> Tensor:
             raise InputError(f"{path}: not a valid safetensors file (shorter than its 8-byte header length)")
         (length,) = struct.unpack("<Q", head)
         if length > MAX_HEADER_BYTES or 8 + length > size:
-            raise InputError(f"{path}: not a valid safetensors file (its header length {length:,} exceeds the file or the {MAX_HEADER_BYTES:,}-byte limit)")
+            raise InputError(
+                f"{path}: not a valid safetensors file (its header length {length:,} exceeds the file or the {MAX_HEADER_BYTES:,}-byte limit)"
+            )
         text = handle.read(length)
     try:
         header = json.loads(text.decode("utf-8"))
@@ -344,7 +360,9 @@ def _open_safetensors(path: str, name: str | None) -> Tensor:
     position = 0
     for begin, end, key in spans:  # tensors tile the data: no gap, no overlap (as the safetensors package checks)
         if begin != position:
-            raise InputError(f"{path}:{key}: data_offsets start at {begin} where the previous tensor ends at {position}: the header does not describe the file")
+            raise InputError(
+                f"{path}:{key}: data_offsets start at {begin} where the previous tensor ends at {position}: the header does not describe the file"
+            )
         position = end
     if position != data_size:
         raise InputError(f"{path}: the header describes {position:,} bytes of data but the file holds {data_size:,}")

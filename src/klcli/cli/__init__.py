@@ -69,7 +69,10 @@ class KlcliGroup(TyperGroup):
         if instruction and not COMPLETION_INSTRUCTION.fullmatch(instruction):
             return _fail(
                 f"{complete_var}={instruction!r} is not a shell completion request; unset {complete_var} "
-                "(completion is set up with klcli --install-completion)", ExitCode.BAD_INPUT, debug, stream=errors,
+                "(completion is set up with klcli --install-completion)",
+                ExitCode.BAD_INPUT,
+                debug,
+                stream=errors,
             )
         fail = functools.partial(_fail, stream=errors)
         try:
@@ -91,7 +94,12 @@ class KlcliGroup(TyperGroup):
                 # click's usage errors (typer vendors click): unknown option, missing argument...
                 return fail(error.format_message(), ExitCode.BAD_INPUT, debug, error)
             # an error nothing above anticipated: a bug, still one line and exit 2
-            return fail(f"internal error: {error or type(error).__name__} ({type(error).__name__}); run with --debug for the traceback, and please report it", ExitCode.BAD_INPUT, debug, error)
+            return fail(
+                f"internal error: {error or type(error).__name__} ({type(error).__name__}); run with --debug for the traceback, and please report it",
+                ExitCode.BAD_INPUT,
+                debug,
+                error,
+            )
 
 
 def _fail(message, code: int, debug: bool, error: BaseException | None = None, stream=None) -> int:
@@ -184,8 +192,7 @@ def _warning_lines(caught) -> list[str]:
 app = typer.Typer(
     cls=KlcliGroup,
     name="klcli",
-    help="KL divergence, Jensen-Shannon divergence and entropies between histograms, "
-    "distributions, model outputs and data tables.",
+    help="KL divergence, Jensen-Shannon divergence and entropies between histograms, distributions, model outputs and data tables.",
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -205,7 +212,9 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No messages on stderr but errors (any command, anywhere on the line)."),
-    color: str = typer.Option("auto", "--color", help="auto|always|never: colour in tables (auto: on a terminal; NO_COLOR and FORCE_COLOR are honoured)."),
+    color: str = typer.Option(
+        "auto", "--color", help="auto|always|never: colour in tables (auto: on a terminal; NO_COLOR and FORCE_COLOR are honoured)."
+    ),
 ) -> None:
     """KL, Jensen-Shannon and entropies, from the command line."""
 

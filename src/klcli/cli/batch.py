@@ -18,7 +18,9 @@ Files = Annotated[Optional[list[str]], typer.Argument(help="Histogram files (P),
 Reference = Annotated[Optional[str], typer.Option("--reference", "-r", help="Q, the reference every FILE is compared with.", metavar="REF")]
 Pairwise = Annotated[bool, typer.Option("--pairwise", help="Compare every pair of files: a matrix, rows P and columns Q.")]
 FilesFrom = Annotated[Optional[str], typer.Option("--files-from", help="A text file with one path per line ('-': stdin).", metavar="LIST")]
-BatchMetric = Annotated[Optional[str], typer.Option("--metric", help="Value for --fail-above (default kl_pq) and the --pairwise matrix (default js).")]
+BatchMetric = Annotated[
+    Optional[str], typer.Option("--metric", help="Value for --fail-above (default kl_pq) and the --pairwise matrix (default js).")
+]
 Sort = Annotated[Optional[str], typer.Option("--sort", help="Order the table and CSV by this value, largest first.", metavar="METRIC")]
 Top = Annotated[Optional[int], typer.Option("--top", help="Show only the first N rows of the table and CSV.", metavar="N", min=1)]
 Cluster = Annotated[bool, typer.Option("--cluster", help="--pairwise: order files by hierarchical clustering on the JS distance.")]
@@ -86,8 +88,15 @@ def batch(
     if pairwise and fmt.value == "jsonl":
         raise UsageError("--format jsonl writes one object per file of a --reference batch; a --pairwise matrix is --format json or csv")
     options = CompareOptions(
-        base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
-        column=column, key=key, input_format=input_format.value if input_format else None, device=device,
+        base=base,
+        smooth=smooth,
+        from_=from_.value,
+        temperature=temperature,
+        reduction=reduction.value,
+        column=column,
+        key=key,
+        input_format=input_format.value if input_format else None,
+        device=device,
     )
     if pairwise and device is not None:
         raise UsageError("--device applies to --reference batches; --pairwise runs with numpy")
@@ -106,16 +115,32 @@ def batch(
             print_pairwise(result, fmt.value, plot=plot)
         else:
             shown = core.sort_results(result, sort, top)
-            print_batch(shown, fmt.value, reference="stdin" if reference == "-" else str(reference), base=parse_base(base)[0], total=len(result), plot=plot, metric=metric)
+            print_batch(
+                shown,
+                fmt.value,
+                reference="stdin" if reference == "-" else str(reference),
+                base=parse_base(base)[0],
+                total=len(result),
+                plot=plot,
+                metric=metric,
+            )
     if pairwise:
         failed = result.failed
-        over = [] if fail_above is None else [
-            f"{p} vs {q}: {threshold_line(metric, result.matrix[result.files.index(p), result.files.index(q)], fail_above)}"
-            for p, q in core.exceeding_pairs(result, fail_above)
-        ]
+        over = (
+            []
+            if fail_above is None
+            else [
+                f"{p} vs {q}: {threshold_line(metric, result.matrix[result.files.index(p), result.files.index(q)], fail_above)}"
+                for p, q in core.exceeding_pairs(result, fail_above)
+            ]
+        )
     else:
         failed = [r for r in result if r.failed]
-        over = [] if fail_above is None else [f"{r.file}: {threshold_line(metric, r.comparison.values[metric], fail_above)}" for r in core.exceeding(result, metric, fail_above)]
+        over = (
+            []
+            if fail_above is None
+            else [f"{r.file}: {threshold_line(metric, r.comparison.values[metric], fail_above)}" for r in core.exceeding(result, metric, fail_above)]
+        )
     sys.stdout.flush()
     if failed:
         raise InputError(f"{len(failed)} of {len(paths)} files could not be compared (first: {failed[0].error})")

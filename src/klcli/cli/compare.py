@@ -16,7 +16,9 @@ from klcli.result import VALUE_KEYS
 
 @app.command()
 def compare(
-    p: Annotated[Optional[str], typer.Argument(help="P: a file, '-' for stdin, a spec like 'normal(0,1)', or numbers like 0.2,0.8.", show_default=False)] = None,
+    p: Annotated[
+        Optional[str], typer.Argument(help="P: a file, '-' for stdin, a spec like 'normal(0,1)', or numbers like 0.2,0.8.", show_default=False)
+    ] = None,
     q: Annotated[Optional[str], typer.Argument(help="Q, the reference, in the same forms.", show_default=False)] = None,
     base: o.Base = "e",
     smooth: o.Smooth = None,
@@ -33,23 +35,75 @@ def compare(
     column: o.Column = None,
     key: o.Key = None,
     input_format: o.InputFormatOpt = None,
-    estimator: Annotated[str, typer.Option("--estimator", help="--from samples: auto, knn, knn-ensemble or classifier (auto: classifier, with knn-ensemble as cross-check).")] = "auto",
+    estimator: Annotated[
+        str,
+        typer.Option(
+            "--estimator", help="--from samples: auto, knn, knn-ensemble or classifier (auto: classifier, with knn-ensemble as cross-check)."
+        ),
+    ] = "auto",
     k: Annotated[Optional[int], typer.Option("--k", help="--from samples: neighbour order of --estimator knn (default 3).", min=1)] = None,
-    bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", help="--from samples: half-sample resamples for standard errors (default 10 up to 50,000 samples per set; 0: per-point standard errors).", min=0)] = None,
-    standardize: Annotated[bool, typer.Option("--standardize/--no-standardize", help="--from samples: whiten by the pooled covariance of P and Q.")] = True,
-    columns: Annotated[Optional[str], typer.Option("--columns", help="--from samples: comma-separated columns (names, or 0-based indices); P_NAME:Q_NAME pairs differently named columns.")] = None,
-    summary: Annotated[bool, typer.Option("--summary", help="Batches: per-row statistics of each divergence (mean, stderr, median, p90, p99, p99.9, min, max, top rows) and top-1 agreement.")] = False,
+    bootstrap: Annotated[
+        Optional[int],
+        typer.Option(
+            "--bootstrap",
+            help="--from samples: half-sample resamples for standard errors (default 10 up to 50,000 samples per set; 0: per-point standard errors).",
+            min=0,
+        ),
+    ] = None,
+    standardize: Annotated[
+        bool, typer.Option("--standardize/--no-standardize", help="--from samples: whiten by the pooled covariance of P and Q.")
+    ] = True,
+    columns: Annotated[
+        Optional[str],
+        typer.Option(
+            "--columns", help="--from samples: comma-separated columns (names, or 0-based indices); P_NAME:Q_NAME pairs differently named columns."
+        ),
+    ] = None,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="Batches: per-row statistics of each divergence (mean, stderr, median, p90, p99, p99.9, min, max, top rows) and top-1 agreement.",
+        ),
+    ] = False,
     top: Annotated[int, typer.Option("--top", help="With --summary: how many of the rows with the largest values to list.", min=0)] = 5,
-    targets: Annotated[Optional[str], typer.Option("--targets", help="Batches: the observed category of each row (an integer array): perplexities of P and Q, and Δp with --summary.", metavar="SRC")] = None,
-    mask: Annotated[Optional[str], typer.Option("--mask", help="Batches and --from sampled-logprobs: 1 keeps a row, 0 drops it (padding positions).", metavar="SRC")] = None,
+    targets: Annotated[
+        Optional[str],
+        typer.Option(
+            "--targets",
+            help="Batches: the observed category of each row (an integer array): perplexities of P and Q, and Δp with --summary.",
+            metavar="SRC",
+        ),
+    ] = None,
+    mask: Annotated[
+        Optional[str],
+        typer.Option("--mask", help="Batches and --from sampled-logprobs: 1 keeps a row, 0 drops it (padding positions).", metavar="SRC"),
+    ] = None,
     plot: o.Plot = False,
     output: o.Output = None,
-    scale_t2: Annotated[bool, typer.Option("--scale-t2", help="Multiply the KL values by T^2, as distillation losses do (soft-target gradients scale as 1/T^2).")] = False,
-    stream: Annotated[bool, typer.Option("--stream", help="Read JSON lines from stdin, each {\"p\": [...], \"q\": [...]} (or [P, Q]); write one JSON line per input line.")] = False,
-    drawn_from: Annotated[o.DrawnFrom, typer.Option("--drawn-from", help="--from sampled-logprobs: the side the draws were taken from.")] = o.DrawnFrom.p,
-    group: Annotated[Optional[str], typer.Option("--group", help="--from sampled-logprobs: a source of sequence ids, one per row; log-ratios are summed per sequence.", metavar="SRC")] = None,
-    per_dimension: Annotated[bool, typer.Option("--per-dimension", help="Batches of products (e.g. diagonal Gaussians): the mean KL per dimension and the active dimensions.")] = False,
-    active_threshold: Annotated[float, typer.Option("--active-threshold", help="--per-dimension: a dimension is active when its mean KL(P||Q) exceeds X nats.", metavar="X")] = 0.01,
+    scale_t2: Annotated[
+        bool, typer.Option("--scale-t2", help="Multiply the KL values by T^2, as distillation losses do (soft-target gradients scale as 1/T^2).")
+    ] = False,
+    stream: Annotated[
+        bool,
+        typer.Option("--stream", help='Read JSON lines from stdin, each {"p": [...], "q": [...]} (or [P, Q]); write one JSON line per input line.'),
+    ] = False,
+    drawn_from: Annotated[
+        o.DrawnFrom, typer.Option("--drawn-from", help="--from sampled-logprobs: the side the draws were taken from.")
+    ] = o.DrawnFrom.p,
+    group: Annotated[
+        Optional[str],
+        typer.Option(
+            "--group", help="--from sampled-logprobs: a source of sequence ids, one per row; log-ratios are summed per sequence.", metavar="SRC"
+        ),
+    ] = None,
+    per_dimension: Annotated[
+        bool,
+        typer.Option("--per-dimension", help="Batches of products (e.g. diagonal Gaussians): the mean KL per dimension and the active dimensions."),
+    ] = False,
+    active_threshold: Annotated[
+        float, typer.Option("--active-threshold", help="--per-dimension: a dimension is active when its mean KL(P||Q) exceeds X nats.", metavar="X")
+    ] = 0.01,
 ) -> None:
     """Compare P with the reference Q: KL(P||Q), KL(Q||P), symmetric KL, JS, entropies.
 
@@ -73,17 +127,38 @@ def compare(
     check_metric(metric, fail_above)
     check_plot(plot, fmt.value)
     if stream != (p is None and q is None):
-        raise UsageError("give P and Q, or --stream (pairs read from standard input), not both" if stream else "missing P and Q: give two sources, or --stream")
+        raise UsageError(
+            "give P and Q, or --stream (pairs read from standard input), not both" if stream else "missing P and Q: give two sources, or --stream"
+        )
     if not stream and q is None:
         raise UsageError("missing Q: give the reference after P")
     options = CompareOptions(
-        base=base, smooth=smooth, from_=from_.value, temperature=temperature, reduction=reduction.value,
-        engine=engine.value, samples=samples, seed=seed, device=device, column=column, key=key,
+        base=base,
+        smooth=smooth,
+        from_=from_.value,
+        temperature=temperature,
+        reduction=reduction.value,
+        engine=engine.value,
+        samples=samples,
+        seed=seed,
+        device=device,
+        column=column,
+        key=key,
         input_format=input_format.value if input_format else None,
-        k=k, bootstrap=bootstrap, standardize=standardize, estimator=estimator,
+        k=k,
+        bootstrap=bootstrap,
+        standardize=standardize,
+        estimator=estimator,
         columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
-        summary=summary, top=top, targets=targets, mask=mask, scale_t2=scale_t2,
-        drawn_from=drawn_from.value, group=group, per_dimension=per_dimension, active_threshold=active_threshold,
+        summary=summary,
+        top=top,
+        targets=targets,
+        mask=mask,
+        scale_t2=scale_t2,
+        drawn_from=drawn_from.value,
+        group=group,
+        per_dimension=per_dimension,
+        active_threshold=active_threshold,
     )
     if stream:
         from klcli.cli.stream import compare_stream
@@ -124,7 +199,9 @@ def threshold_line(metric: str, value, threshold: float) -> str:
     if np.ndim(value) == 0:
         return f"{metric} = {format_number(value)} exceeds {threshold:g}"
     values = np.asarray(value)
-    return f"{metric} = {format_number(values.max())} exceeds {threshold:g} (largest of {values.size:,} rows; {int((values > threshold).sum()):,} over)"
+    return (
+        f"{metric} = {format_number(values.max())} exceeds {threshold:g} (largest of {values.size:,} rows; {int((values > threshold).sum()):,} over)"
+    )
 
 
 def exceeds(value, threshold: float) -> bool:

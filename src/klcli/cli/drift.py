@@ -53,29 +53,70 @@ def drift(
     current: Annotated[str, typer.Argument(help="The current table, in the same forms.")],
     columns: Annotated[Names, typer.Option("--columns", help="Only these columns (comma list, repeatable).", metavar="A,B")] = None,
     exclude: Annotated[Names, typer.Option("--exclude", help="Leave out these columns (comma list, repeatable).", metavar="A,B")] = None,
-    include: Annotated[Names, typer.Option("--include", help="Check these columns even when they look like identifiers (every value distinct).", metavar="A,B")] = None,
+    include: Annotated[
+        Names, typer.Option("--include", help="Check these columns even when they look like identifiers (every value distinct).", metavar="A,B")
+    ] = None,
     categorical: Annotated[Names, typer.Option("--categorical", help="Compare these columns by category.", metavar="A,B")] = None,
     numeric: Annotated[Names, typer.Option("--numeric", help="Bin these columns as numbers.", metavar="A,B")] = None,
-    bins: Annotated[Optional[str], typer.Option("--bins", help="auto (deciles of the reference; quintiles for small tables), N (equal width), quantile:N, fd, sturges or doane.")] = None,
+    bins: Annotated[
+        Optional[str],
+        typer.Option(
+            "--bins", help="auto (deciles of the reference; quintiles for small tables), N (equal width), quantile:N, fd, sturges or doane."
+        ),
+    ] = None,
     metric: Annotated[Optional[DriftMetric], typer.Option("--metric", help="Metric per column (default js_distance).")] = None,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Drift when the metric exceeds X and the change is significant (default per metric: js_distance 0.1, psi 0.1, ...).", metavar="X")] = None,
-    warn_above: Annotated[Optional[float], typer.Option("--warn-above", help="Severity 'warn' when the metric exceeds X (default: only above the threshold without significance).", metavar="X")] = None,
-    alpha: Annotated[Optional[float], typer.Option("--alpha", help="Significance level of the G-test, Holm-corrected across columns (default 0.05).", metavar="A")] = None,
+    threshold: Annotated[
+        Optional[float],
+        typer.Option(
+            "--threshold",
+            help="Drift when the metric exceeds X and the change is significant (default per metric: js_distance 0.1, psi 0.1, ...).",
+            metavar="X",
+        ),
+    ] = None,
+    warn_above: Annotated[
+        Optional[float],
+        typer.Option(
+            "--warn-above", help="Severity 'warn' when the metric exceeds X (default: only above the threshold without significance).", metavar="X"
+        ),
+    ] = None,
+    alpha: Annotated[
+        Optional[float], typer.Option("--alpha", help="Significance level of the G-test, Holm-corrected across columns (default 0.05).", metavar="A")
+    ] = None,
     no_significance: Annotated[bool, typer.Option("--no-significance", help="Decide on the threshold alone, without the G-test.")] = False,
-    fail_if_count: Annotated[Optional[int], typer.Option("--fail-if-count", help="Exit 1 when at least N columns drift (default 1).", min=1, metavar="N")] = None,
-    fail_if_share: Annotated[Optional[float], typer.Option("--fail-if-share", help="Exit 1 when at least this share of the checked columns drift.", metavar="S")] = None,
+    fail_if_count: Annotated[
+        Optional[int], typer.Option("--fail-if-count", help="Exit 1 when at least N columns drift (default 1).", min=1, metavar="N")
+    ] = None,
+    fail_if_share: Annotated[
+        Optional[float], typer.Option("--fail-if-share", help="Exit 1 when at least this share of the checked columns drift.", metavar="S")
+    ] = None,
     fail_on_schema: Annotated[bool, typer.Option("--fail-on-schema", help="A column only in one table (added or removed) counts as drift.")] = False,
-    config: Annotated[Optional[str], typer.Option("--config", help="A drift.toml with defaults and per-column metric, threshold and kind.", metavar="FILE")] = None,
-    max_categories: Annotated[Optional[int], typer.Option("--max-categories", help="Categories kept by name; rarer ones are pooled as (other). Default: one per 250 rows, 4 to 20.", min=1)] = None,
+    config: Annotated[
+        Optional[str], typer.Option("--config", help="A drift.toml with defaults and per-column metric, threshold and kind.", metavar="FILE")
+    ] = None,
+    max_categories: Annotated[
+        Optional[int],
+        typer.Option(
+            "--max-categories", help="Categories kept by name; rarer ones are pooled as (other). Default: one per 250 rows, 4 to 20.", min=1
+        ),
+    ] = None,
     max_bins: Annotated[Optional[int], typer.Option("--max-bins", help="Most bins --bins may ask for (default 10000).", min=1, metavar="N")] = None,
     top: Annotated[int, typer.Option("--top", help="How many contributing bins to report per column, in every format.", min=0)] = 3,
     fmt: Annotated[DriftFormat, typer.Option("--format", "-f", help="Output format.")] = DriftFormat.table,
-    junit: Annotated[Optional[str], typer.Option("--junit", help="Also write a JUnit XML report (one test case per column) to FILE.", metavar="FILE")] = None,
+    junit: Annotated[
+        Optional[str], typer.Option("--junit", help="Also write a JUnit XML report (one test case per column) to FILE.", metavar="FILE")
+    ] = None,
     input_format: Annotated[Optional[TableFormat], typer.Option("--input-format", help="Format of standard input (sniffed by default).")] = None,
     plot: o.Plot = False,
     output: o.Output = None,
-    engine: Annotated[str, typer.Option("--engine", help="Where tables are binned and counted: local or spark (needs klcli[spark]).", metavar="local|spark")] = "local",
-    spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[*]; SPARK_REMOTE selects Spark Connect).", metavar="URL")] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="Where tables are binned and counted: local or spark (needs klcli[spark]).", metavar="local|spark")
+    ] = "local",
+    spark_master: Annotated[
+        Optional[str],
+        typer.Option(
+            "--spark-master", help="Spark master URL for --engine spark (default local[*]; SPARK_REMOTE selects Spark Connect).", metavar="URL"
+        ),
+    ] = None,
 ) -> None:
     """Check CURRENT against REFERENCE column by column; exit 1 when any column drifted.
 
@@ -118,18 +159,34 @@ def drift(
     if fail_if_share is not None and not 0 < fail_if_share <= 1:
         raise UsageError(f"`--fail-if-share` must be a share in (0, 1], not {fail_if_share!r}")
     options = DriftOptions(
-        columns=split_names(columns) if columns is not None else None, exclude=split_names(exclude),
-        categorical=split_names(categorical), numeric=split_names(numeric), bins=bins,
-        metric=metric.value if metric else None, threshold=threshold, max_categories=max_categories,
-        config=load_config(config) if config else {}, config_name=config or "config", top=top,
-        alpha=alpha, significance=not no_significance, warn_above=warn_above, fail_if_count=fail_if_count,
-        fail_if_share=fail_if_share, fail_on_schema=fail_on_schema, include=split_names(include), max_bins=max_bins,
+        columns=split_names(columns) if columns is not None else None,
+        exclude=split_names(exclude),
+        categorical=split_names(categorical),
+        numeric=split_names(numeric),
+        bins=bins,
+        metric=metric.value if metric else None,
+        threshold=threshold,
+        max_categories=max_categories,
+        config=load_config(config) if config else {},
+        config_name=config or "config",
+        top=top,
+        alpha=alpha,
+        significance=not no_significance,
+        warn_above=warn_above,
+        fail_if_count=fail_if_count,
+        fail_if_share=fail_if_share,
+        fail_on_schema=fail_on_schema,
+        include=split_names(include),
+        max_bins=max_bins,
     )
     from klcli.drift import parse_bins
 
     parse_bins(options.bins_text, limit=options.bin_limit)
     get_engine(engine)
-    sides = [open_side(source, engine, spark_master=spark_master, input_format=input_format.value if input_format else None) for source in (reference, current)]
+    sides = [
+        open_side(source, engine, spark_master=spark_master, input_format=input_format.value if input_format else None)
+        for source in (reference, current)
+    ]
     report = check_sides(*sides, options, engine=engine)
     record = report.record()
     names = {"reference": _display(reference), "current": _display(current)}

@@ -69,14 +69,22 @@ class InputFormat(str, Enum):
 
 
 Base = Annotated[str, typer.Option("--base", "-b", help="Unit of every result: e (nats), 2 (bits), 10 or any number > 1.")]
-Smooth = Annotated[Optional[float], typer.Option("--smooth", help="Additive smoothing after normalisation: p <- (p + EPS) / (1 + K*EPS).", metavar="EPS")]
+Smooth = Annotated[
+    Optional[float], typer.Option("--smooth", help="Additive smoothing after normalisation: p <- (p + EPS) / (1 + K*EPS).", metavar="EPS")
+]
 From = Annotated[FromMode, typer.Option("--from", help="How the numbers are read.")]
 Temperature = Annotated[float, typer.Option("--temperature", "-T", help="For logits/logprobs: divide by T before the softmax.")]
 ReductionOpt = Annotated[Reduction, typer.Option("--reduction", help="How per-row results of a 2-D batch combine.")]
 EngineOpt = Annotated[Engine, typer.Option("--engine", help="How a pair of distribution specs is computed.")]
 Samples = Annotated[int, typer.Option("--samples", help="Monte Carlo sample size.", min=1)]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (results are reproducible for a given seed).")]
-Device = Annotated[Optional[str], typer.Option("--device", help="auto|cpu|cuda|cuda:N|mps: run histogram and logit batches, and Monte Carlo of specs, with torch there (needs klcli[torch]; quadrature, closed forms and --from samples stay on the CPU).")]
+Device = Annotated[
+    Optional[str],
+    typer.Option(
+        "--device",
+        help="auto|cpu|cuda|cuda:N|mps: run histogram and logit batches, and Monte Carlo of specs, with torch there (needs klcli[torch]; quadrature, closed forms and --from samples stay on the CPU).",
+    ),
+]
 Format = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 BatchFormatOpt = Annotated[BatchFormat, typer.Option("--format", "-f", help="Output format (jsonl: one object per line, flushed).")]
 HistogramFromOpt = Annotated[HistogramFrom, typer.Option("--from", help="How the numbers are read.")]

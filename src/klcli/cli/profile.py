@@ -13,19 +13,44 @@ from klcli.errors import UsageError
 
 @app.command()
 def profile(
-    tables: Annotated[Optional[list[str]], typer.Argument(help="Tables (CSV, TSV, Parquet, JSON lines; read as one), or 'merge' followed by profiles.", show_default=False)] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="Write the profile (JSON) to FILE, atomically; '-' for stdout.", metavar="FILE")] = ...,
-    edges_from: Annotated[Optional[str], typer.Option("--edges-from", help="Count on the columns, kinds and bins of this profile (partitions, current data).", metavar="PROFILE")] = None,
+    tables: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Tables (CSV, TSV, Parquet, JSON lines; read as one), or 'merge' followed by profiles.", show_default=False),
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Write the profile (JSON) to FILE, atomically; '-' for stdout.", metavar="FILE")
+    ] = ...,
+    edges_from: Annotated[
+        Optional[str],
+        typer.Option("--edges-from", help="Count on the columns, kinds and bins of this profile (partitions, current data).", metavar="PROFILE"),
+    ] = None,
     columns: Annotated[Names, typer.Option("--columns", help="Only these columns (comma list, repeatable).", metavar="A,B")] = None,
     exclude: Annotated[Names, typer.Option("--exclude", help="Leave out these columns (comma list, repeatable).", metavar="A,B")] = None,
     categorical: Annotated[Names, typer.Option("--categorical", help="Count these columns by category.", metavar="A,B")] = None,
     numeric: Annotated[Names, typer.Option("--numeric", help="Bin these columns as numbers.", metavar="A,B")] = None,
-    bins: Annotated[Optional[str], typer.Option("--bins", help="auto (deciles; quintiles kept for small tables), N (equal width), quantile:N, fd, sturges or doane.")] = None,
+    bins: Annotated[
+        Optional[str],
+        typer.Option("--bins", help="auto (deciles; quintiles kept for small tables), N (equal width), quantile:N, fd, sturges or doane."),
+    ] = None,
     config: Annotated[Optional[str], typer.Option("--config", help="A drift.toml (its bins and column kinds are used).", metavar="FILE")] = None,
-    max_stored_categories: Annotated[int, typer.Option("--max-stored-categories", help="Categories stored per column; rarer ones are pooled, and drift then refuses the column.", min=1)] = 10_000,
-    engine: Annotated[str, typer.Option("--engine", help="Where tables are binned and counted: local or spark (needs klcli[spark]).", metavar="local|spark")] = "local",
-    spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[*]; SPARK_REMOTE selects Spark Connect).", metavar="URL")] = None,
-    spark_table: Annotated[Optional[list[str]], typer.Option("--spark-table", help="A table of Spark's catalog to profile (repeatable; --engine spark).", metavar="NAME")] = None,
+    max_stored_categories: Annotated[
+        int,
+        typer.Option(
+            "--max-stored-categories", help="Categories stored per column; rarer ones are pooled, and drift then refuses the column.", min=1
+        ),
+    ] = 10_000,
+    engine: Annotated[
+        str, typer.Option("--engine", help="Where tables are binned and counted: local or spark (needs klcli[spark]).", metavar="local|spark")
+    ] = "local",
+    spark_master: Annotated[
+        Optional[str],
+        typer.Option(
+            "--spark-master", help="Spark master URL for --engine spark (default local[*]; SPARK_REMOTE selects Spark Connect).", metavar="URL"
+        ),
+    ] = None,
+    spark_table: Annotated[
+        Optional[list[str]], typer.Option("--spark-table", help="A table of Spark's catalog to profile (repeatable; --engine spark).", metavar="NAME")
+    ] = None,
     input_format: Annotated[Optional[TableFormat], typer.Option("--input-format", help="Format of standard input (sniffed by default).")] = None,
 ) -> None:
     """Count TABLE... on bins fitted to it, or on the bins of --edges-from, into a mergeable profile.
@@ -47,8 +72,20 @@ def profile(
 
     tables = list(tables or [])
     if tables and tables[0] == "merge":
-        given = [flag for flag, value in (("--edges-from", edges_from), ("--columns", columns), ("--exclude", exclude), ("--categorical", categorical),
-                                          ("--numeric", numeric), ("--bins", bins), ("--config", config), ("--spark-table", spark_table)) if value]
+        given = [
+            flag
+            for flag, value in (
+                ("--edges-from", edges_from),
+                ("--columns", columns),
+                ("--exclude", exclude),
+                ("--categorical", categorical),
+                ("--numeric", numeric),
+                ("--bins", bins),
+                ("--config", config),
+                ("--spark-table", spark_table),
+            )
+            if value
+        ]
         if given:
             raise UsageError(f"`profile merge` takes profiles and -o only, not {given[0]}")
         if len(tables) < 2:
@@ -63,9 +100,13 @@ def profile(
     from klcli.drift.sides import profile_tables
 
     options = DriftOptions(
-        columns=split_names(columns) if columns is not None else None, exclude=split_names(exclude),
-        categorical=split_names(categorical), numeric=split_names(numeric), bins=bins,
-        config=load_config(config) if config else {}, config_name=config or "config",
+        columns=split_names(columns) if columns is not None else None,
+        exclude=split_names(exclude),
+        categorical=split_names(categorical),
+        numeric=split_names(numeric),
+        bins=bins,
+        config=load_config(config) if config else {},
+        config_name=config or "config",
     )
     if bins is not None:
         from klcli.drift import parse_bins
@@ -75,14 +116,17 @@ def profile(
 
     get_engine(engine)
     reference = read_profile(edges_from) if edges_from else None
-    table = open_engine_tables(engine, tables, spark_tables=spark_table or [], spark_master=spark_master,
-                               input_format=input_format.value if input_format else None)
+    table = open_engine_tables(
+        engine, tables, spark_tables=spark_table or [], spark_master=spark_master, input_format=input_format.value if input_format else None
+    )
     sources = [_display(t) for t in tables] + [f"table:{name}" for name in spark_table or []]
     result = profile_tables(table, options, sources=sources, engine=engine, edges_from=reference, max_stored_categories=max_stored_categories)
     write_profile(result, output)
 
 
-def open_engine_tables(engine: str, paths: list[str], *, spark_tables: list[str] = (), spark_master: str | None = None, input_format: str | None = None):
+def open_engine_tables(
+    engine: str, paths: list[str], *, spark_tables: list[str] = (), spark_master: str | None = None, input_format: str | None = None
+):
     """The tables at ``paths`` (and Spark catalog tables) opened by ``engine``, read as one table."""
     from klcli.drift.engines import get_engine
 

@@ -60,8 +60,7 @@ def compare(reference: Counts, current: Counts, options: DriftOptions | None = N
     """
     options = options or DriftOptions()
     reports = [
-        _column(name, ref_side, current.columns[name], options, reference=reference, current=current)
-        for name, ref_side in reference.columns.items()
+        _column(name, ref_side, current.columns[name], options, reference=reference, current=current) for name, ref_side in reference.columns.items()
     ]
     tested = [r for r in reports if r.p_value is not None]
     for report, adjusted in zip(tested, holm([r.p_value for r in tested])):
@@ -70,7 +69,8 @@ def compare(reference: Counts, current: Counts, options: DriftOptions | None = N
     warnings = [
         f"{r.column}: small sample: the noise floor of {r.metric} ({r.noise_floor:.3g}) exceeds the threshold ({r.threshold:.3g}); "
         "a change must be large to be told from noise"
-        for r in reports if r.noise_floor is not None and r.threshold is not None and r.noise_floor > r.threshold
+        for r in reports
+        if r.noise_floor is not None and r.threshold is not None and r.noise_floor > r.threshold
     ]
     return DriftReport(reports, fail_if_count=options.fail_if_count, fail_if_share=options.fail_if_share, warnings=warnings)
 
@@ -86,10 +86,21 @@ def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: 
         status, reason = "empty", f"{reference.source if ref_side.rows == 0 else current.source} has no rows"
     if status is not None:
         return ColumnReport(
-            column=name, kind=kind if kind in ("numeric", "categorical") else "-", metric=metric, value=None, threshold=threshold,
-            bins=0, reference_rows=ref_side.rows if ref_side.counted else 0, current_rows=cur_side.rows if cur_side.counted else 0,
-            reference_missing_rate=None, current_missing_rate=None, top_contributors=[], status=status, reason=reason,
-            warn_above=warn_above, schema_fails=options.fail_on_schema,
+            column=name,
+            kind=kind if kind in ("numeric", "categorical") else "-",
+            metric=metric,
+            value=None,
+            threshold=threshold,
+            bins=0,
+            reference_rows=ref_side.rows if ref_side.counted else 0,
+            current_rows=cur_side.rows if cur_side.counted else 0,
+            reference_missing_rate=None,
+            current_missing_rate=None,
+            top_contributors=[],
+            status=status,
+            reason=reason,
+            warn_above=warn_above,
+            schema_fails=options.fail_on_schema,
         )
     labels, ref_counts, cur_counts, unseen = column_bins(ref_side, cur_side, options.category_limit)
     _, df, p_value, p_method = g_test(*significance_counts(ref_side.kind, labels, cur_counts, ref_counts))
@@ -149,7 +160,10 @@ def _describe(ref_side: ColumnCounts, cur_side: ColumnCounts, labels: list[str],
     if ref_side.values == 0:
         return "all_missing", f"no values in {reference.source}: compared by the share of missing cells"
     if ref_side.kind == "numeric" and ref_side.edges.size and np.nextafter(ref_side.edges[0], np.inf) == ref_side.edges[-1]:
-        return "constant", f"one value in {reference.source} ({format_value(ref_side.edges[0], ref_side.temporal)}): compared as below / equal / above it"
+        return (
+            "constant",
+            f"one value in {reference.source} ({format_value(ref_side.edges[0], ref_side.temporal)}): compared as below / equal / above it",
+        )
     if ref_side.kind == "categorical" and len(ref_side.categories.counts) == 1:
         return "constant", f"one category in {reference.source} ({next(iter(ref_side.categories.counts))})"
     if cur_side.values == 0:
@@ -157,7 +171,9 @@ def _describe(ref_side: ColumnCounts, cur_side: ColumnCounts, labels: list[str],
     return "compared", ""
 
 
-def column_bins(reference: ColumnCounts, current: ColumnCounts, max_categories: int | None = None) -> tuple[list[str], np.ndarray, np.ndarray, dict | None]:
+def column_bins(
+    reference: ColumnCounts, current: ColumnCounts, max_categories: int | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray, dict | None]:
     """The labelled bins one column is compared on: labels, both count vectors (missing last), unseen categories."""
     if reference.kind == "numeric":
         edges, ref_counts, cur_counts = reference.edges, reference.bins, current.bins
@@ -169,7 +185,9 @@ def column_bins(reference: ColumnCounts, current: ColumnCounts, max_categories: 
     return category_bins(reference.categories, current.categories, max_categories or default_category_limit(rows))
 
 
-def column_report(plan: ColumnPlan, labels: list[str], reference: np.ndarray, current: np.ndarray, *, top: int = 3, unseen: dict | None = None) -> ColumnReport:
+def column_report(
+    plan: ColumnPlan, labels: list[str], reference: np.ndarray, current: np.ndarray, *, top: int = 3, unseen: dict | None = None
+) -> ColumnReport:
     """Compare two count vectors over the same labelled bins (missing last).
 
     >>> plan = ColumnPlan("colour", "categorical", "js_distance", 0.1)
@@ -181,17 +199,31 @@ def column_report(plan: ColumnPlan, labels: list[str], reference: np.ndarray, cu
     ref_total, cur_total = int(reference.sum()), int(current.sum())
     order = [i for i in np.argsort(-contributions, kind="stable")[:top] if contributions[i] > 0]
     contributors = [
-        {"bin": labels[i], "reference_share": reference[i] / ref_total, "current_share": current[i] / cur_total, "contribution": float(contributions[i])}
+        {
+            "bin": labels[i],
+            "reference_share": reference[i] / ref_total,
+            "current_share": current[i] / cur_total,
+            "contribution": float(contributions[i]),
+        }
         for i in order
     ]
     unseen = unseen or {}
     listed = sorted(unseen, key=lambda label: (-unseen[label], label))[:MAX_UNSEEN_LISTED]
     return ColumnReport(
-        column=plan.column, kind=plan.kind, metric=plan.metric, value=value, threshold=plan.threshold,
-        bins=len(labels), reference_rows=ref_total, current_rows=cur_total,
-        reference_missing_rate=reference[-1] / ref_total, current_missing_rate=current[-1] / cur_total,
-        top_contributors=contributors, unseen_categories=listed if plan.kind == "categorical" else None,
-        unseen_count=len(unseen), current_unseen_rate=sum(unseen.values()) / cur_total,
+        column=plan.column,
+        kind=plan.kind,
+        metric=plan.metric,
+        value=value,
+        threshold=plan.threshold,
+        bins=len(labels),
+        reference_rows=ref_total,
+        current_rows=cur_total,
+        reference_missing_rate=reference[-1] / ref_total,
+        current_missing_rate=current[-1] / cur_total,
+        top_contributors=contributors,
+        unseen_categories=listed if plan.kind == "categorical" else None,
+        unseen_count=len(unseen),
+        current_unseen_rate=sum(unseen.values()) / cur_total,
         histogram={"labels": list(labels), "reference": reference, "current": current, "contributions": contributions},
     )
 

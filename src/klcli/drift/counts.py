@@ -116,4 +116,3 @@ class Counts:
     rows: int
     columns: dict[str, ColumnCounts]
     rule: BinRule | None = None
-

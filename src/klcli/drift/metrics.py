@@ -59,12 +59,32 @@ METRICS = COUNT_METRICS + SAMPLE_METRICS
 DEFAULT_METRIC = "js_distance"
 #: Default thresholds; ``chi2``'s (None) is the χ² critical value at ``--alpha``.
 DEFAULT_THRESHOLDS = {
-    "js_distance": 0.1, "js": 0.01, "kl": 0.05, "kl_reverse": 0.05, "symmetric_kl": 0.1, "psi": 0.1,
-    "hellinger": 0.1, "total_variation": 0.1, "linf": 0.1, "chi2": None, "wasserstein": 0.1, "ks": 0.1,
+    "js_distance": 0.1,
+    "js": 0.01,
+    "kl": 0.05,
+    "kl_reverse": 0.05,
+    "symmetric_kl": 0.1,
+    "psi": 0.1,
+    "hellinger": 0.1,
+    "total_variation": 0.1,
+    "linf": 0.1,
+    "chi2": None,
+    "wasserstein": 0.1,
+    "ks": 0.1,
 }
 UNITS = {
-    "js_distance": "bits", "js": "bits", "kl": "nats", "kl_reverse": "nats", "symmetric_kl": "nats", "psi": "nats",
-    "hellinger": "", "total_variation": "", "linf": "", "chi2": "", "wasserstein": "reference sd", "ks": "",
+    "js_distance": "bits",
+    "js": "bits",
+    "kl": "nats",
+    "kl_reverse": "nats",
+    "symmetric_kl": "nats",
+    "psi": "nats",
+    "hellinger": "",
+    "total_variation": "",
+    "linf": "",
+    "chi2": "",
+    "wasserstein": "reference sd",
+    "ks": "",
 }
 
 #: Smallest share a bin gets in the KL-type metrics (then renormalised).
@@ -222,7 +242,9 @@ def g_statistics(current: np.ndarray, reference: np.ndarray) -> np.ndarray:
     n, m = reference.sum(axis=-1, keepdims=True), current.sum(axis=-1, keepdims=True)
     pooled = (current + reference) / (n + m)
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(current > 0, current * np.log(current / (m * pooled)), 0.0) + np.where(reference > 0, reference * np.log(reference / (n * pooled)), 0.0)
+        terms = np.where(current > 0, current * np.log(current / (m * pooled)), 0.0) + np.where(
+            reference > 0, reference * np.log(reference / (n * pooled)), 0.0
+        )
     return np.maximum(2.0 * terms.sum(axis=-1), 0.0)
 
 

@@ -222,7 +222,12 @@ def plan_columns(reference, current, options: DriftOptions) -> list[ColumnPlan]:
     ref_cols, cur_cols = reference.columns, current.columns
     known = set(ref_cols) | set(cur_cols)
     excluded = options.excluded
-    for flag, names in (("--exclude", excluded), ("--include", options.included), ("--categorical", options.categorical), ("--numeric", options.numeric)):
+    for flag, names in (
+        ("--exclude", excluded),
+        ("--include", options.included),
+        ("--categorical", options.categorical),
+        ("--numeric", options.numeric),
+    ):
         for name in names:
             if name not in known:
                 raise UsageError(f"`{flag}`: no column {name!r} in {reference.name} or {current.name}")
@@ -252,7 +257,10 @@ def plan_columns(reference, current, options: DriftOptions) -> list[ColumnPlan]:
         elif name not in cur_cols:
             kind, reason = "removed", f"only in {reference.name}"
         elif not (is_supported_type(reference.type_of(name)) and is_supported_type(current.type_of(name))):
-            kind, reason = "unsupported", f"type {reference.type_of(name)} in {reference.name}, {current.type_of(name)} in {current.name}: neither numbers nor categories"
+            kind, reason = (
+                "unsupported",
+                f"type {reference.type_of(name)} in {reference.name}, {current.type_of(name)} in {current.name}: neither numbers nor categories",
+            )
         elif kind is None:
             kind_type = reference.type_of(name)
             kind = "integer" if is_integer_type(kind_type) else "numeric" if is_numeric_type(kind_type) else "categorical"

@@ -115,30 +115,58 @@ class Profile:
         from klcli import __version__
 
         rule = self.counts.rule or parse_bins("auto")
-        options = {"bins": "auto", "columns": None, "exclude": [], "categorical": [], "numeric": [], "edges_from": None,
-                   "max_stored_categories": MAX_STORED_CATEGORIES, **self.options}
+        options = {
+            "bins": "auto",
+            "columns": None,
+            "exclude": [],
+            "categorical": [],
+            "numeric": [],
+            "edges_from": None,
+            "max_stored_categories": MAX_STORED_CATEGORIES,
+            **self.options,
+        }
         return {
-            MARKER: PROFILE_VERSION, "created_by": f"klcli {__version__}", "sources": list(self.sources),
-            "engine": self.engine, "rows": int(self.counts.rows),
-            "bins": {"method": rule.method, "count": rule.count, "adaptive": rule.adaptive}, "options": options,
+            MARKER: PROFILE_VERSION,
+            "created_by": f"klcli {__version__}",
+            "sources": list(self.sources),
+            "engine": self.engine,
+            "rows": int(self.counts.rows),
+            "bins": {"method": rule.method, "count": rule.count, "adaptive": rule.adaptive},
+            "options": options,
             "columns": [self._column_record(c) for c in self.counts.columns.values()],
         }
 
     def _column_record(self, column: ColumnCounts) -> dict:
         if not column.counted:
             return {"name": column.column, "kind": "uncounted", "planned_kind": column.kind, "status": column.status, "reason": column.reason}
-        head = {"name": column.column, "kind": column.kind, "decided_by": self.decided_by.get(column.column, "type"), "all_distinct": bool(column.all_distinct)}
+        head = {
+            "name": column.column,
+            "kind": column.kind,
+            "decided_by": self.decided_by.get(column.column, "type"),
+            "all_distinct": bool(column.all_distinct),
+        }
         if column.kind == "numeric":
             bins = [int(n) for n in column.bins]
             if column.edges.size == 0:  # no finite value in the reference: one bin, [values, missing]
                 bins = [0, bins[0], bins[1]]
-            return {**head, "temporal": column.temporal, "edges": _encode_edges(column.edges),
-                    "coarse_edges": None if column.coarse_edges is None else _encode_edges(column.coarse_edges),
-                    "underflow": bins[0], "counts": bins[1:-2], "overflow": bins[-2], "missing": bins[-1]}
+            return {
+                **head,
+                "temporal": column.temporal,
+                "edges": _encode_edges(column.edges),
+                "coarse_edges": None if column.coarse_edges is None else _encode_edges(column.coarse_edges),
+                "underflow": bins[0],
+                "counts": bins[1:-2],
+                "overflow": bins[-2],
+                "missing": bins[-1],
+            }
         ranked = sorted(column.categories.counts.items(), key=lambda item: (-item[1], item[0]))
         pooled, pooled_count = self.other.get(column.column, (0, 0))
-        return {**head, "categories": {label: int(n) for label, n in ranked}, "other": {"categories": int(pooled), "count": int(pooled_count)},
-                "missing": int(column.categories.missing)}
+        return {
+            **head,
+            "categories": {label: int(n) for label, n in ranked},
+            "other": {"categories": int(pooled), "count": int(pooled_count)},
+            "missing": int(column.categories.missing),
+        }
 
     @classmethod
     def from_record(cls, record: dict, name: str) -> "Profile":
@@ -158,8 +186,15 @@ class Profile:
                 if not column["edges"]:
                     bins = bins[-2:]
                 coarse = None if column["coarse_edges"] is None else _decode_edges(column["coarse_edges"])
-                columns[column_name] = ColumnCounts(column_name, "numeric", edges=_decode_edges(column["edges"]), coarse_edges=coarse, bins=bins,
-                                                    temporal=column.get("temporal"), all_distinct=distinct)
+                columns[column_name] = ColumnCounts(
+                    column_name,
+                    "numeric",
+                    edges=_decode_edges(column["edges"]),
+                    coarse_edges=coarse,
+                    bins=bins,
+                    temporal=column.get("temporal"),
+                    all_distinct=distinct,
+                )
             else:
                 pooled = column["other"]
                 if pooled["categories"]:
@@ -221,7 +256,9 @@ def profile_of(counts: Counts, plans, *, sources: list[str], engine: str, option
         if column.counted and column.kind == "categorical" and len(column.categories.counts) > limit:
             ranked = sorted(column.categories.counts.items(), key=lambda item: (-item[1], item[0]))
             other[name] = (len(ranked) - limit, sum(n for _, n in ranked[limit:]))
-            columns[name] = ColumnCounts(name, "categorical", categories=CategoryCounts(dict(ranked[:limit]), column.categories.missing), all_distinct=column.all_distinct)
+            columns[name] = ColumnCounts(
+                name, "categorical", categories=CategoryCounts(dict(ranked[:limit]), column.categories.missing), all_distinct=column.all_distinct
+            )
     counts = Counts(counts.source, counts.rows, columns, counts.rule)
     return Profile(counts, sources, engine, options, decided_by, other)
 
@@ -324,7 +361,9 @@ def merge_profiles(profiles: list[Profile]) -> Profile:
     for profile in profiles:
         if profile.other:
             column = next(iter(profile.other))
-            raise InputError(f"{profile.name}: cannot merge: column {column!r} has pooled categories (beyond --max-stored-categories), which do not add exactly")
+            raise InputError(
+                f"{profile.name}: cannot merge: column {column!r} has pooled categories (beyond --max-stored-categories), which do not add exactly"
+            )
     sources = [s for p in profiles for s in p.sources]
     counts = Counts(tables_name(sources), sum(p.counts.rows for p in profiles), merged, first.counts.rule)
     engines = sorted({part for p in profiles for part in p.engine.split("+")})
@@ -342,7 +381,9 @@ def check_same_bins(reference: Counts, other: Counts, reference_name: str, other
         missing = [c for c in reference.columns if c not in other.columns]
         extra = [c for c in other.columns if c not in reference.columns]
         if missing or extra:
-            parts = ([f"{other_name} lacks {', '.join(map(repr, missing))}"] if missing else []) + ([f"{reference_name} lacks {', '.join(map(repr, extra))}"] if extra else [])
+            parts = ([f"{other_name} lacks {', '.join(map(repr, missing))}"] if missing else []) + (
+                [f"{reference_name} lacks {', '.join(map(repr, extra))}"] if extra else []
+            )
             raise InputError(f"{where}: other columns ({'; '.join(parts)})")
         raise InputError(f"{where}: the columns are in another order ({', '.join(other.columns)} against {', '.join(reference.columns)})")
     for name, ours in reference.columns.items():
@@ -354,7 +395,9 @@ def check_same_bins(reference: Counts, other: Counts, reference_name: str, other
         if ours.kind == "numeric":
             for label, a, b in (("edges", ours.edges, theirs.edges), ("coarse edges", ours.coarse_edges, theirs.coarse_edges)):
                 if not _same_edges(a, b):
-                    raise InputError(f"{where}: column {name!r} has other {label} ({_edge_difference(a, b, reference_name, other_name)}); profile both with --edges-from the same profile")
+                    raise InputError(
+                        f"{where}: column {name!r} has other {label} ({_edge_difference(a, b, reference_name, other_name)}); profile both with --edges-from the same profile"
+                    )
     if other.rule != reference.rule:
         raise InputError(f"{where}: other bins ({_rule_text(other.rule)} against {_rule_text(reference.rule)})")
 
@@ -378,10 +421,21 @@ def _copy(column: ColumnCounts) -> ColumnCounts:
     if not column.counted:
         return column
     if column.kind == "numeric":
-        return ColumnCounts(column.column, "numeric", edges=column.edges, coarse_edges=column.coarse_edges, bins=column.bins.copy(),
-                            temporal=column.temporal, all_distinct=column.all_distinct)
-    return ColumnCounts(column.column, "categorical", categories=CategoryCounts(dict(column.categories.counts), column.categories.missing),
-                        all_distinct=column.all_distinct)
+        return ColumnCounts(
+            column.column,
+            "numeric",
+            edges=column.edges,
+            coarse_edges=column.coarse_edges,
+            bins=column.bins.copy(),
+            temporal=column.temporal,
+            all_distinct=column.all_distinct,
+        )
+    return ColumnCounts(
+        column.column,
+        "categorical",
+        categories=CategoryCounts(dict(column.categories.counts), column.categories.missing),
+        all_distinct=column.all_distinct,
+    )
 
 
 def _same_edges(a, b) -> bool:
@@ -441,7 +495,7 @@ def check_profile_record(record, name: str) -> None:
     klcli.errors.InputError: p.json: a klcli profile of version 2; this klcli reads version 1 (profile the table again)
     """
     if not isinstance(record, dict) or MARKER not in record:
-        raise InputError(f"{name}: not a klcli profile (no \"{MARKER}\" key; write one with `klcli profile`)")
+        raise InputError(f'{name}: not a klcli profile (no "{MARKER}" key; write one with `klcli profile`)')
     version = record[MARKER]
     if version != PROFILE_VERSION:
         raise InputError(f"{name}: a klcli profile of version {version!r}; this klcli reads version {PROFILE_VERSION} (profile the table again)")
@@ -568,8 +622,25 @@ def _resolve(schema: dict, root: dict) -> dict:
     return schema
 
 
-_KEYWORDS = {"$schema", "$id", "$defs", "$ref", "title", "description", "type", "const", "enum", "required", "properties",
-             "additionalProperties", "items", "minItems", "minimum", "oneOf", "anyOf"}
+_KEYWORDS = {
+    "$schema",
+    "$id",
+    "$defs",
+    "$ref",
+    "title",
+    "description",
+    "type",
+    "const",
+    "enum",
+    "required",
+    "properties",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "minimum",
+    "oneOf",
+    "anyOf",
+}
 
 
 def _equal(a, b) -> bool:

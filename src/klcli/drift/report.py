@@ -71,25 +71,43 @@ class ColumnReport:
             return "drift"
         if self.status in WARN_STATUSES:
             return "warn"
-        if self.value is not None and ((self.threshold is not None and self.value > self.threshold) or (self.warn_above is not None and self.value > self.warn_above)):
+        if self.value is not None and (
+            (self.threshold is not None and self.value > self.threshold) or (self.warn_above is not None and self.value > self.warn_above)
+        ):
             return "warn"
         return "ok"
 
     def record(self) -> dict:
         """The JSON object of one column: SPEC.md's keys first, then the details."""
         record = {
-            "column": self.column, "kind": self.kind, "metric": self.metric, "value": self.value,
-            "threshold": self.threshold, "drifted": self.drifted, "severity": self.severity, "status": self.status,
-            "p_value": self.p_value, "noise_floor": self.noise_floor, "reason": self.reason,
-            "p_value_method": self.p_value_method, "noise_floor_method": self.noise_floor_method,
-            "p_value_adjusted": self.p_value_adjusted, "significant": self.significant, "warn_above": self.warn_above,
-            "unit": UNITS[self.metric], "bins": self.bins,
-            "reference_rows": self.reference_rows, "current_rows": self.current_rows,
-            "reference_missing_rate": self.reference_missing_rate, "current_missing_rate": self.current_missing_rate,
+            "column": self.column,
+            "kind": self.kind,
+            "metric": self.metric,
+            "value": self.value,
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+            "severity": self.severity,
+            "status": self.status,
+            "p_value": self.p_value,
+            "noise_floor": self.noise_floor,
+            "reason": self.reason,
+            "p_value_method": self.p_value_method,
+            "noise_floor_method": self.noise_floor_method,
+            "p_value_adjusted": self.p_value_adjusted,
+            "significant": self.significant,
+            "warn_above": self.warn_above,
+            "unit": UNITS[self.metric],
+            "bins": self.bins,
+            "reference_rows": self.reference_rows,
+            "current_rows": self.current_rows,
+            "reference_missing_rate": self.reference_missing_rate,
+            "current_missing_rate": self.current_missing_rate,
             "top_contributors": self.top_contributors,
         }
         if self.kind == "categorical":
-            record.update(unseen_categories=self.unseen_categories or [], unseen_count=self.unseen_count, current_unseen_rate=self.current_unseen_rate)
+            record.update(
+                unseen_categories=self.unseen_categories or [], unseen_count=self.unseen_count, current_unseen_rate=self.current_unseen_rate
+            )
         return record
 
 
@@ -134,6 +152,10 @@ class DriftReport:
     def record(self) -> dict:
         """``{"drifted": bool, "columns": [...]}`` as SPEC.md prescribes, then the rule and warnings."""
         return {
-            "drifted": self.drifted, "columns": [c.record() for c in self.columns],
-            "drifted_columns": len(self.drifting), "checked_columns": self.checked, "rule": self.rule, "warnings": self.warnings,
+            "drifted": self.drifted,
+            "columns": [c.record() for c in self.columns],
+            "drifted_columns": len(self.drifting),
+            "checked_columns": self.checked,
+            "rule": self.rule,
+            "warnings": self.warnings,
         }

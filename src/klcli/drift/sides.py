@@ -52,16 +52,26 @@ def check_sides(reference, current, options: DriftOptions | None = None, *, engi
             reference_counts = counting.count_reference(reference, plans, parse_bins(options.bins_text, limit=options.bin_limit))
         if isinstance(current, Profile):
             current_counts = current.counts_on(plans, reference_counts)
-            check_same_bins(counted_only(reference_counts, current_counts), counted_only(current_counts, reference_counts),
-                            reference.name, current.name, action="cannot compare")
+            check_same_bins(
+                counted_only(reference_counts, current_counts),
+                counted_only(current_counts, reference_counts),
+                reference.name,
+                current.name,
+                action="cannot compare",
+            )
         else:
             current_counts = counting.count_current(current, plans, reference_counts)
         return compare(reference_counts, current_counts, options)
 
 
 def profile_tables(
-    table, options: DriftOptions | None = None, *, sources: list[str], engine: str = "local",
-    edges_from: Profile | None = None, max_stored_categories: int = MAX_STORED_CATEGORIES,
+    table,
+    options: DriftOptions | None = None,
+    *,
+    sources: list[str],
+    engine: str = "local",
+    edges_from: Profile | None = None,
+    max_stored_categories: int = MAX_STORED_CATEGORIES,
 ) -> Profile:
     """Profile ``table`` (an engine's table): its bins fitted here, or those of ``edges_from``.
 
@@ -72,8 +82,18 @@ def profile_tables(
     counting = get_engine(engine)
     stored = {"max_stored_categories": max_stored_categories}
     if edges_from is not None:
-        given = [flag for flag, value in (("--columns", options.columns), ("--exclude", options.exclude), ("--categorical", options.categorical),
-                                          ("--numeric", options.numeric), ("--bins", options.bins), ("--config", options.config)) if value]
+        given = [
+            flag
+            for flag, value in (
+                ("--columns", options.columns),
+                ("--exclude", options.exclude),
+                ("--categorical", options.categorical),
+                ("--numeric", options.numeric),
+                ("--bins", options.bins),
+                ("--config", options.config),
+            )
+            if value
+        ]
         if given:
             raise UsageError(f"`--edges-from` takes the columns, kinds and bins of {edges_from.name}; {given[0]} cannot be given with it")
         plans = plan_columns(edges_from, table, DriftOptions(columns=edges_from.columns))
@@ -93,8 +113,13 @@ def profile_tables(
     categorical = sorted(set(options.categorical) | {n for n, k in config_kinds.items() if k == "categorical"})
     numeric = sorted(set(options.numeric) | {n for n, k in config_kinds.items() if k == "numeric"})
     options_record = {
-        "bins": options.bins_text, "columns": options.columns, "exclude": list(options.exclude),
-        "categorical": categorical, "numeric": numeric, "edges_from": None, **stored,
+        "bins": options.bins_text,
+        "columns": options.columns,
+        "exclude": list(options.exclude),
+        "categorical": categorical,
+        "numeric": numeric,
+        "edges_from": None,
+        **stored,
     }
     return profile_of(counts, plans, sources=sources, engine=engine, options=options_record, forced=set(categorical) | set(numeric))
 

@@ -176,7 +176,7 @@ class _Largest:
             values = values.topk(min(self.size, len(values))).values.cpu().numpy()
         joined = np.concatenate([self.values, np.asarray(values, dtype=np.float64)])
         if joined.size > self.size:
-            joined = np.partition(joined, joined.size - self.size)[-self.size:]
+            joined = np.partition(joined, joined.size - self.size)[-self.size :]
         self.values = joined
 
 
@@ -191,6 +191,7 @@ class _Side:
         self.top_r = _Largest(tail_size(n) + 1)
         self.dropped_kl = 0
         self.dropped_js = 0
+
 
 def check_device_name(device: str) -> str:
     """``device`` normalised, or a UsageError unless it is ``auto|cpu|cuda|cuda:N|mps`` (torch is not imported)."""
@@ -224,9 +225,7 @@ def resolve_device(device: str) -> TorchOps:
             raise EngineUnavailable(f"--device {device}: no CUDA device is available to torch; use --device cpu")
         index = int(text[5:]) if ":" in text else 0
         if index >= torch.cuda.device_count():
-            raise EngineUnavailable(
-                f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s), numbered from 0"
-            )
+            raise EngineUnavailable(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s), numbered from 0")
     if text == "mps":
         if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
             raise EngineUnavailable(f"--device {device}: no MPS device is available to torch; use --device cpu")

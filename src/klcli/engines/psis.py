@@ -47,7 +47,7 @@ def pareto_k(values: np.ndarray, n: int | None = None) -> float | None:
     size = tail_size(n)
     if size < 5 or values.size < size + 1:
         return None
-    top = np.sort(values)[-(size + 1):]
+    top = np.sort(values)[-(size + 1) :]
     if not np.all(np.isfinite(top)):
         return math.inf
     excess = top[1:] - top[0]

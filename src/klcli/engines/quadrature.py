@@ -110,9 +110,7 @@ def _summed(p: Distribution, q: Distribution, js: bool) -> Estimate:
     p_high, q_high = int(p.tail_bound(TAIL_MASS)), int(q.tail_bound(TAIL_MASS))
     high = max(p_high, q_high) if js else p_high
     if high - low > MAX_TERMS:
-        raise NotIntegrable(
-            f"the support to sum over has {high - low + 1:,} points, more than the budget of {MAX_TERMS:,}"
-        )
+        raise NotIntegrable(f"the support to sum over has {high - low + 1:,} points, more than the budget of {MAX_TERMS:,}")
     total = q_mass = 0.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         for start in range(low, high + 1, CHUNK):
@@ -185,8 +183,7 @@ def _change_of_variable(low: float, high: float):
     """``(to_x, from_x, log_jacobian)`` of a variable ``u`` that spreads ``[low, high]`` over orders of magnitude."""
     if math.isfinite(low) and math.isfinite(high):
         width = high - low
-        return (lambda u: low + width * _expit(u), lambda x: _logit((x - low) / width),
-                lambda u: math.log(width) - _softplus(u) - _softplus(-u))
+        return (lambda u: low + width * _expit(u), lambda x: _logit((x - low) / width), lambda u: math.log(width) - _softplus(u) - _softplus(-u))
     if math.isfinite(low):
         return (lambda u: low + _exp(u), lambda x: math.log(x - low) if x > low else -math.inf, lambda u: u)
     if math.isfinite(high):

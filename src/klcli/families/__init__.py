@@ -49,15 +49,25 @@ from klcli.families.vectors import VECTOR_FAMILIES, LowRankMultivariateNormal, M
 FAMILIES: dict[str, type[Distribution]] = {
     cls.name: cls
     for cls in (
-        *DISCRETE_FAMILIES, *CONTINUOUS_FAMILIES, *BOUNDED_FAMILIES, InverseGamma,
-        *MULTIVARIATE_FAMILIES, *VECTOR_FAMILIES, *MATRIX_FAMILIES, Mixture,
+        *DISCRETE_FAMILIES,
+        *CONTINUOUS_FAMILIES,
+        *BOUNDED_FAMILIES,
+        InverseGamma,
+        *MULTIVARIATE_FAMILIES,
+        *VECTOR_FAMILIES,
+        *MATRIX_FAMILIES,
+        Mixture,
     )
 }
 
 #: other spellings accepted in specs
 ALIASES = {
-    "multivariatenormal": "mvn", "t": "studentt", "normalmixture": "mixture",
-    "lowrankmultivariatenormal": "lowrankmvn", "onehot": "onehotcategorical", "cb": "continuousbernoulli",
+    "multivariatenormal": "mvn",
+    "t": "studentt",
+    "normalmixture": "mixture",
+    "lowrankmultivariatenormal": "lowrankmvn",
+    "onehot": "onehotcategorical",
+    "cb": "continuousbernoulli",
 }
 
 

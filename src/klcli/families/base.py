@@ -77,9 +77,7 @@ NONNEGATIVE = Constraint("non-negative", lambda a: np.isfinite(a) & (a >= 0))
 UNIT_INTERVAL = Constraint("in [0, 1]", lambda a: (a >= 0) & (a <= 1))
 HALF_OPEN_UNIT_INTERVAL = Constraint("in [0, 1)", lambda a: (a >= 0) & (a < 1))
 PROBABILITY_NOT_ZERO = Constraint("in (0, 1]", lambda a: (a > 0) & (a <= 1))
-NONNEGATIVE_INTEGER = Constraint(
-    "a non-negative integer", lambda a: np.isfinite(a) & (a >= 0) & (a == np.round(a))
-)
+NONNEGATIVE_INTEGER = Constraint("a non-negative integer", lambda a: np.isfinite(a) & (a >= 0) & (a == np.round(a)))
 
 
 @dataclass(frozen=True)
@@ -238,15 +236,12 @@ class Distribution:
         """Map positional and keyword arguments to parameter names."""
         if len(args) > len(self.arguments):
             raise InputError(
-                f"{self.name}() takes at most {len(self.arguments)} positional arguments "
-                f"({', '.join(self.arguments)}), but {len(args)} were given"
+                f"{self.name}() takes at most {len(self.arguments)} positional arguments ({', '.join(self.arguments)}), but {len(args)} were given"
             )
         bound = dict(zip(self.arguments, args))
         for key, value in kwargs.items():
             if key not in self.arguments:
-                raise InputError(
-                    f"{self.name}() has no parameter {key!r}; its parameters are {', '.join(self.arguments)}"
-                )
+                raise InputError(f"{self.name}() has no parameter {key!r}; its parameters are {', '.join(self.arguments)}")
             if key in bound:
                 raise InputError(f"{self.name}() got parameter {key!r} twice")
             bound[key] = value
@@ -280,10 +275,7 @@ class Distribution:
             bad_index = np.argwhere(~np.asarray(ok))[0] if array.ndim else None
             bad = array[tuple(bad_index)] if bad_index is not None else array
             where = f" (at index {', '.join(map(str, bad_index))})" if bad_index is not None else ""
-            raise InputError(
-                f"Expected parameter {key} of {self.name}(...) to be {constraint.description}, "
-                f"but found {format_number(bad)}{where}"
-            )
+            raise InputError(f"Expected parameter {key} of {self.name}(...) to be {constraint.description}, but found {format_number(bad)}{where}")
         return array
 
     def _setup(self, params: dict[str, np.ndarray]) -> None:

@@ -74,7 +74,9 @@ class Normal(_LocScale):
                 with np.errstate(over="ignore", under="ignore"):
                     scale = to_scale(self._validated(key, kwargs.pop(key)))
                 if not np.all((scale > 0) & np.isfinite(scale)):
-                    raise InputError(f"normal({key}=...): a value gives a scale of {format_number(float(np.ravel(scale)[np.argmin((scale > 0) & np.isfinite(scale))]))}, outside float64's positive range")
+                    raise InputError(
+                        f"normal({key}=...): a value gives a scale of {format_number(float(np.ravel(scale)[np.argmin((scale > 0) & np.isfinite(scale))]))}, outside float64's positive range"
+                    )
                 kwargs["scale"] = scale
         return super()._bind(args, kwargs)
 
@@ -266,9 +268,7 @@ class StudentT(Univariate):
         # lgamma(x + ½) - lgamma(x) = R(x, ½) + ψ(x)/2 with x = df/2 (R: klcli.stable.lgamma_remainder),
         # so that a huge df (1e300, a normal) keeps its normalising constant
         half = 0.5 * self.df
-        self._log_norm = (
-            lgamma_remainder(half, 0.5) + 0.5 * (special.digamma(half) - np.log(half)) - 0.5 * math.log(2 * math.pi) - np.log(self.scale)
-        )
+        self._log_norm = lgamma_remainder(half, 0.5) + 0.5 * (special.digamma(half) - np.log(half)) - 0.5 * math.log(2 * math.pi) - np.log(self.scale)
 
     def _log_prob_arrays(self):
         return {"df": self.df, "loc": self.loc, "scale": self.scale, "log_norm": self._log_norm}
@@ -426,12 +426,7 @@ class Beta(Univariate):
 
     def _entropy(self):
         a, b = self.concentration1, self.concentration0
-        return (
-            special.betaln(a, b)
-            - (a - 1) * special.digamma(a)
-            - (b - 1) * special.digamma(b)
-            + (a + b - 2) * special.digamma(a + b)
-        )
+        return special.betaln(a, b) - (a - 1) * special.digamma(a) - (b - 1) * special.digamma(b) + (a + b - 2) * special.digamma(a + b)
 
 
 class Uniform(Univariate):
@@ -447,9 +442,7 @@ class Uniform(Univariate):
             index = np.argwhere(np.atleast_1d(bad))[0][0]
             high = np.atleast_1d(self.high)[index]
             low = np.atleast_1d(self.low)[index]
-            raise InputError(
-                f"Expected parameter high of uniform(...) to be greater than low ({low:g}), but found {high:g}"
-            )
+            raise InputError(f"Expected parameter high of uniform(...) to be greater than low ({low:g}), but found {high:g}")
 
     def _log_prob_arrays(self):
         return {"low": self.low, "high": self.high, "log_width": np.log(self.high - self.low)}

@@ -81,10 +81,7 @@ class Wishart(Distribution):
             whitened = np.linalg.solve(self.scale_tril, x_np)  # L^-1 X
             trace = np.trace(np.linalg.solve(self.scale_tril, np.swapaxes(whitened, -1, -2)), axis1=-2, axis2=-1)
         half_log_det_v = self.log_diagonal.sum()
-        value = (
-            0.5 * (n - p - 1) * log_det - 0.5 * trace - 0.5 * n * p * math.log(2)
-            - n * half_log_det_v - multivariate_gammaln(0.5 * n, p)
-        )
+        value = 0.5 * (n - p - 1) * log_det - 0.5 * trace - 0.5 * n * p * math.log(2) - n * half_log_det_v - multivariate_gammaln(0.5 * n, p)
         symmetric = np.all(np.abs(x_np - np.swapaxes(x_np, -1, -2)) <= 1e-12 * np.abs(x_np).max(axis=(-2, -1), keepdims=True), axis=(-2, -1))
         return ops.asarray(np.where((sign > 0) & symmetric, value, NEG_INF))
 
@@ -105,8 +102,11 @@ class Wishart(Distribution):
         p, n = self.p, float(self.df)
         log_det_v = 2 * float(self.log_diagonal.sum())
         return float(
-            0.5 * (p + 1) * log_det_v + 0.5 * p * (p + 1) * math.log(2) + multivariate_gammaln(0.5 * n, p)
-            - 0.5 * (n - p - 1) * multivariate_digamma(0.5 * n, p) + 0.5 * n * p
+            0.5 * (p + 1) * log_det_v
+            + 0.5 * p * (p + 1) * math.log(2)
+            + multivariate_gammaln(0.5 * n, p)
+            - 0.5 * (n - p - 1) * multivariate_digamma(0.5 * n, p)
+            + 0.5 * n * p
         )
 
 

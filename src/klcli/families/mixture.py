@@ -32,26 +32,19 @@ class Mixture(Distribution):
         for index, component in enumerate(components):
             if not isinstance(component, Distribution):
                 raise InputError(
-                    f"Expected parameter components of mixture(...) to hold distributions, "
-                    f"but found {format_value(component)} (at index {index})"
+                    f"Expected parameter components of mixture(...) to hold distributions, but found {format_value(component)} (at index {index})"
                 )
         weights = self._validated("weights", weights)
         if weights.ndim != 1 or weights.size != len(components):
-            raise InputError(
-                f"mixture(...) has {weights.size} weights for {len(components)} components; give one weight per component"
-            )
+            raise InputError(f"mixture(...) has {weights.size} weights for {len(components)} components; give one weight per component")
         if not weights.sum() > 0:
             raise InputError("Expected parameter weights of mixture(...) to have a positive sum, but found 0")
         first = components[0]
         for component in components[1:]:
             if component.event_shape != first.event_shape:
-                raise InputError(
-                    f"components of mixture(...) differ in dimension: {first.spec()} and {component.spec()}"
-                )
+                raise InputError(f"components of mixture(...) differ in dimension: {first.spec()} and {component.spec()}")
             if component.is_discrete != first.is_discrete:
-                raise InputError(
-                    f"components of mixture(...) mix discrete and continuous families: {first.spec()} and {component.spec()}"
-                )
+                raise InputError(f"components of mixture(...) mix discrete and continuous families: {first.spec()} and {component.spec()}")
         self.given = {"weights": weights, "components": list(components)}
         keep = weights > 0
         self.weights = weights[keep] / weights.sum()

@@ -94,9 +94,7 @@ class MultivariateNormal(Distribution):
         try:
             batch = np.broadcast_shapes(loc.shape[:-1], matrix.shape[:-2])
         except ValueError:
-            raise InputError(
-                f"parameter shapes of mvn(...) do not broadcast: loc {_shape(loc.shape)}, {key} {_shape(matrix.shape)}"
-            ) from None
+            raise InputError(f"parameter shapes of mvn(...) do not broadcast: loc {_shape(loc.shape)}, {key} {_shape(matrix.shape)}") from None
         self.batch_shape = batch
         self.event_shape = (size,)
         self.loc = np.broadcast_to(loc, batch + (size,))
@@ -109,10 +107,7 @@ class MultivariateNormal(Distribution):
             if np.any(np.triu(matrix, 1) != 0):
                 raise InputError("Expected parameter scale_tril of mvn(...) to be lower triangular, but it has entries above the diagonal")
             if not np.all(np.diag(matrix) > 0):
-                raise InputError(
-                    "Expected parameter scale_tril of mvn(...) to have a positive diagonal, "
-                    f"but found {np.diag(matrix).min():g}"
-                )
+                raise InputError(f"Expected parameter scale_tril of mvn(...) to have a positive diagonal, but found {np.diag(matrix).min():g}")
             self.scale_tril = matrix
         else:
             asymmetry = np.max(np.abs(matrix - matrix.T))
@@ -178,10 +173,7 @@ def _cholesky(key: str, matrix: np.ndarray) -> np.ndarray:
     except np.linalg.LinAlgError:
         pass
     eigenvalues = np.linalg.eigvalsh(matrix)
-    raise InputError(
-        f"Expected parameter {key} of mvn(...) to be positive definite, "
-        f"but its smallest eigenvalue is {eigenvalues.min():g}"
-    )
+    raise InputError(f"Expected parameter {key} of mvn(...) to be positive definite, but its smallest eigenvalue is {eigenvalues.min():g}")
 
 
 def _precision_to_scale_tril(precision: np.ndarray) -> np.ndarray:

@@ -67,7 +67,7 @@ def to_svg(fig) -> str:
     with matplotlib.rc_context(_RC):
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg") :]
     return re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
 
 

@@ -59,12 +59,12 @@ def page(title: str, body: Iterable[str]) -> str:
     from klcli import __version__
 
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(body)
-        + f"\n<p class=\"muted\">klcli {esc(__version__)}: a self-contained report; it loads nothing.</p>\n</body>\n</html>\n"
+        + f'\n<p class="muted">klcli {esc(__version__)}: a self-contained report; it loads nothing.</p>\n</body>\n</html>\n'
     )
 
 
@@ -76,20 +76,20 @@ def table(headers: list[tuple[str, bool]], rows: Iterable[list[str]]) -> str:
     for row in rows:
         cells = "".join(f"<td{numeric if num else ''}>{cell}</td>" for (_, num), cell in zip(headers, row))
         lines.append(f"<tr>{cells}</tr>")
-    return f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>" + "".join(lines) + "</tbody></table></div>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>' + "".join(lines) + "</tbody></table></div>"
 
 
 def notes_list(notes: list[str]) -> str:
-    return "<ul class=\"notes\">" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else ""
+    return '<ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else ""
 
 
 def _more(count: int, what: str) -> str:
     """A line saying how many rows a table left out, or nothing."""
-    return f"<p class=\"muted\">{count:,} more {what}: <code>--format csv</code> lists them all.</p>" if count > 0 else ""
+    return f'<p class="muted">{count:,} more {what}: <code>--format csv</code> lists them all.</p>' if count > 0 else ""
 
 
 def figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption class=\"muted\">{esc(caption)}</figcaption></figure>"
+    return f'<figure>{svg}<figcaption class="muted">{esc(caption)}</figcaption></figure>'
 
 
 # ---------------------------------------------------------------------------
@@ -123,12 +123,24 @@ def comparison_page(c, *, p_name: str, q_name: str) -> str:
         body.append(figure(charts.bars([f"row {i}" for i in shown], [rows[i] for i in shown], xlabel=f"KL(P‖Q), {unit}"), caption))
     else:
         headers = [("quantity", False), (f"value ({unit})", True)] + ([("± std. error", True)] if c.stderr else []) + [("method", False)]
-        body.append(table(headers, (
-            [esc(LABELS[k]), number(c.values[k])] + ([number(c.stderr.get(k, ""))] if c.stderr else []) + [esc(c.method.get(k, "").replace("_", " "))]
-            for k in keys
-        )))
+        body.append(
+            table(
+                headers,
+                (
+                    [esc(LABELS[k]), number(c.values[k])]
+                    + ([number(c.stderr.get(k, ""))] if c.stderr else [])
+                    + [esc(c.method.get(k, "").replace("_", " "))]
+                    for k in keys
+                ),
+            )
+        )
         shown = [k for k in ("kl_pq", "kl_qp", "js") if k in c.values]
-        body.append(figure(charts.bars([LABELS[k] for k in shown], [c.values[k] for k in shown], xlabel=unit), "divergences (an infinite value is drawn as a full dark bar marked ∞)"))
+        body.append(
+            figure(
+                charts.bars([LABELS[k] for k in shown], [c.values[k] for k in shown], xlabel=unit),
+                "divergences (an infinite value is drawn as a full dark bar marked ∞)",
+            )
+        )
     body.append(notes_list(list(c.notes)))
     if c.bins is not None:
         body += _bins_section(c.bins, kl_terms(c.bins.p, c.bins.q) / parse_base(c.base)[1], unit)
@@ -145,14 +157,18 @@ def _bins_section(bins, terms: np.ndarray, unit: str) -> list[str]:
     shown = k if len(rows) == k else len(rows) - 1  # else the last row sums the rest
     total = float(terms.sum())
     share = (lambda t: f"{t / total:.1%}") if math.isfinite(total) and total > 0 else (lambda t: "")
-    chart = charts.shares([r[0] for r in rows], np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), np.array([r[3] for r in rows], dtype=float), unit=unit)
+    chart = charts.shares(
+        [r[0] for r in rows], np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), np.array([r[3] for r in rows], dtype=float), unit=unit
+    )
     return [
         "<h2>Which bins drive KL(P‖Q)</h2>",
         f"<p>Each bin adds p·log(p/q) − p + q (never negative; the terms sum to KL(P‖Q)). "
         f"The {shown} largest of {k} bins{', the rest summed' if shown < k else ''}.</p>",
         figure(chart, "shares of P and Q per bin, and each bin's term of KL(P‖Q)"),
-        table([("bin", False), ("P share", True), ("Q share", True), (f"KL term ({unit})", True), ("of KL(P‖Q)", True)],
-              ([esc(name), f"{p:.2%}", f"{q:.2%}", number(t), share(t) if math.isfinite(t) else "∞"] for name, p, q, t in rows)),
+        table(
+            [("bin", False), ("P share", True), ("Q share", True), (f"KL term ({unit})", True), ("of KL(P‖Q)", True)],
+            ([esc(name), f"{p:.2%}", f"{q:.2%}", number(t), share(t) if math.isfinite(t) else "∞"] for name, p, q, t in rows),
+        ),
     ]
 
 
@@ -171,7 +187,8 @@ def batch_page(results, *, reference: str, base: str, total: int, metric: str) -
         "<h1>klcli batch</h1>",
         f"<p>Q (reference): <code>{esc(reference)}</code><br>values in {esc(unit)}"
         + (f"<br>files in <code>{esc(folder)}</code>" if folder else "")
-        + (f"<br>showing {len(results)} of {total} files" if len(results) < total else "") + "</p>",
+        + (f"<br>showing {len(results)} of {total} files" if len(results) < total else "")
+        + "</p>",
     ]
     done = [(name, float(np.max(r.comparison.values[metric]))) for name, r in zip(names, results) if not r.failed]
     if done:
@@ -182,7 +199,7 @@ def batch_page(results, *, reference: str, base: str, total: int, metric: str) -
     rows = []
     for name, r in list(zip(names, results))[:MAX_TABLE_ROWS]:
         if r.failed:
-            rows.append([esc(name), f"<span class=\"drift\">failed</span>: {esc(r.error)}"] + [""] * (len(BATCH_TABLE_KEYS) - 1))
+            rows.append([esc(name), f'<span class="drift">failed</span>: {esc(r.error)}'] + [""] * (len(BATCH_TABLE_KEYS) - 1))
         else:
             rows.append([esc(name)] + [number(np.max(r.comparison.values[k])) for k in BATCH_TABLE_KEYS])
     body.append(table(headers, rows))
@@ -206,9 +223,12 @@ def pairwise_page(m) -> str:
         "<h1>klcli batch --pairwise</h1>",
         f"<p>{esc(label)} in {esc(unit)} between every pair of {len(names)} files"
         + (f" in <code>{esc(folder)}</code>" if folder else "")
-        + (". Rows are P, columns are Q: KL is not symmetric." if m.metric in ("kl_pq", "kl_qp") else ".") + "</p>",
-        figure(charts.heatmap(matrix, title=f"{label} ({unit}), files in cluster order"),
-               "files numbered in hierarchical-clustering order (average linkage, optimal leaf order) as in the table below: alike files sit together"),
+        + (". Rows are P, columns are Q: KL is not symmetric." if m.metric in ("kl_pq", "kl_qp") else ".")
+        + "</p>",
+        figure(
+            charts.heatmap(matrix, title=f"{label} ({unit}), files in cluster order"),
+            "files numbered in hierarchical-clustering order (average linkage, optimal leaf order) as in the table below: alike files sit together",
+        ),
         notes_list([r.error for r in m.failed]),
     ]
     if len(names) <= 30:
@@ -216,7 +236,7 @@ def pairwise_page(m) -> str:
         body.append(table(headers, ([str(i + 1), esc(name)] + [number(v) for v in row] for i, (name, row) in enumerate(zip(ordered, matrix)))))
     else:
         body.append(table([("#", True), ("file", False)], ([str(i + 1), esc(name)] for i, name in enumerate(ordered))))
-        body.append("<p class=\"muted\">The matrix itself: <code>--format csv</code>.</p>")
+        body.append('<p class="muted">The matrix itself: <code>--format csv</code>.</p>')
     return page("klcli batch --pairwise", body)
 
 
@@ -235,20 +255,43 @@ def drift_page(report, *, reference: str, current: str) -> str:
     body = [
         "<h1>klcli drift</h1>",
         f"<p>Reference <code>{esc(reference)}</code>, current <code>{esc(current)}</code>.</p>",
-        f"<p class=\"{verdict}\">{esc(drift_summary(record))}</p>",
-        f"<p class=\"muted\">The table drifts when {esc(record['rule'])}; a column drifts when its metric exceeds the threshold "
+        f'<p class="{verdict}">{esc(drift_summary(record))}</p>',
+        f'<p class="muted">The table drifts when {esc(record["rule"])}; a column drifts when its metric exceeds the threshold '
         "and the change is significant (G-test, Holm-adjusted p-value).</p>",
     ]
-    headers = [("column", False), ("kind", False), ("metric", False), ("value", True), ("threshold", True),
-               ("p-value (Holm)", True), ("noise floor", True), ("severity", False), ("status", False)]
-    body.append(table(headers, (
-        [f"<a href=\"#col-{i}\">{esc(c['column'])}</a>", esc(c["kind"]), esc(c["metric"]), number(c["value"]), number(c["threshold"]),
-         _p_value(c.get("p_value_adjusted", c["p_value"])), number(c["noise_floor"]), f"<span class=\"{c['severity']}\">{esc(c['severity'])}</span>", esc(c["status"])]
-        for i, c in enumerate(columns)
-    )))
+    headers = [
+        ("column", False),
+        ("kind", False),
+        ("metric", False),
+        ("value", True),
+        ("threshold", True),
+        ("p-value (Holm)", True),
+        ("noise floor", True),
+        ("severity", False),
+        ("status", False),
+    ]
+    body.append(
+        table(
+            headers,
+            (
+                [
+                    f'<a href="#col-{i}">{esc(c["column"])}</a>',
+                    esc(c["kind"]),
+                    esc(c["metric"]),
+                    number(c["value"]),
+                    number(c["threshold"]),
+                    _p_value(c.get("p_value_adjusted", c["p_value"])),
+                    number(c["noise_floor"]),
+                    f'<span class="{c["severity"]}">{esc(c["severity"])}</span>',
+                    esc(c["status"]),
+                ]
+                for i, c in enumerate(columns)
+            ),
+        )
+    )
     body.append(notes_list(drift_notes(record)))
     for i, (c, column) in enumerate(zip(columns, report.columns)):
-        body.append(f"<h2 id=\"col-{i}\">{esc(c['column'])} <span class=\"{c['severity']}\">{esc(c['severity'])}</span></h2>")
+        body.append(f'<h2 id="col-{i}">{esc(c["column"])} <span class="{c["severity"]}">{esc(c["severity"])}</span></h2>')
         facts = [f"{esc(c['kind'])}, {esc(c['metric'])}" + (f" = {number(c['value'])} {esc(c['unit'])}" if c["value"] is not None else "")]
         if c["threshold"] is not None:
             facts.append(f"threshold {number(c['threshold'])}")
@@ -259,7 +302,7 @@ def drift_page(report, *, reference: str, current: str) -> str:
             method = f" ({esc(c['noise_floor_method'])})" if c.get("noise_floor_method") else ""
             facts.append(f"noise floor {number(c['noise_floor'])}{method}")
         facts.append(f"{c['reference_rows']:,} reference rows, {c['current_rows']:,} current rows")
-        body.append("<p>" + "; ".join(facts) + (f"<br><span class=\"muted\">{esc(c['reason'])}</span>" if c["reason"] else "") + "</p>")
+        body.append("<p>" + "; ".join(facts) + (f'<br><span class="muted">{esc(c["reason"])}</span>' if c["reason"] else "") + "</p>")
         h = column.histogram
         if h is not None:
             ref = np.asarray(h["reference"], dtype=float)
@@ -267,9 +310,15 @@ def drift_page(report, *, reference: str, current: str) -> str:
             ref, cur = ref / (ref.sum() or 1), cur / (cur.sum() or 1)
             body.append(figure(charts.histogram(h["labels"], ref, cur), "share of rows in each bin (missing values last)"))
         if c["top_contributors"]:
-            body.append(table([("bin", False), ("reference share", True), ("current share", True), ("share of the metric", True)], (
-                [esc(t["bin"]), f"{t['reference_share']:.2%}", f"{t['current_share']:.2%}", f"{t['contribution']:.1%}"] for t in c["top_contributors"]
-            )))
+            body.append(
+                table(
+                    [("bin", False), ("reference share", True), ("current share", True), ("share of the metric", True)],
+                    (
+                        [esc(t["bin"]), f"{t['reference_share']:.2%}", f"{t['current_share']:.2%}", f"{t['contribution']:.1%}"]
+                        for t in c["top_contributors"]
+                    ),
+                )
+            )
     return page(f"klcli drift {current} vs {reference}", body)
 
 

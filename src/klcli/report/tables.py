@@ -22,7 +22,6 @@ from klcli.text import escape_terminal
 def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | None = None):
     """The title, a table of every value (method, standard error) and the notes, fitted to ``width``."""
 
-
     width = width or DEFAULT_WIDTH
     unit = unit_name(c.base)
     notes = list(c.notes)
@@ -56,7 +55,14 @@ def comparison_table(c: Comparison, *, p_name: str, q_name: str, width: int | No
         if fits(columns + [method_column], width):
             columns.append(method_column)
         else:
-            notes.insert(0, "method: " + "; ".join(f"{m} ({', '.join(LABELS[k] for k in keys if methods[k] == m)})" if len(set(methods.values())) > 1 else m for m in dict.fromkeys(methods.values())))
+            notes.insert(
+                0,
+                "method: "
+                + "; ".join(
+                    f"{m} ({', '.join(LABELS[k] for k in keys if methods[k] == m)})" if len(set(methods.values())) > 1 else m
+                    for m in dict.fromkeys(methods.values())
+                ),
+            )
     title = Text(escape_terminal(f"P: {p_name}") + "\n" + escape_terminal(f"Q (reference): {q_name}"))
     parts = [title, fitted_table(columns, width)]
     if notes:
@@ -84,12 +90,22 @@ def batch_table(results, *, reference: str, base: str, total: int, width: int | 
     rows are numbered and the names listed below the table.
     """
 
-
     width = width or DEFAULT_WIDTH
     folder, names = shared_folder([r.file for r in results])
-    title = Text(escape_terminal(f"Q (reference): {reference}") + f"\nvalues in {unit_name(base)}" + (escape_terminal(f", files in {folder}") if folder else ""))
+    title = Text(
+        escape_terminal(f"Q (reference): {reference}")
+        + f"\nvalues in {unit_name(base)}"
+        + (escape_terminal(f", files in {folder}") if folder else "")
+    )
     values = {
-        key: [Text("failed", style="red") if r.failed and key == BATCH_TABLE_KEYS[0] else "" if r.failed else format_number(np.max(r.comparison.values[key])) for r in results]
+        key: [
+            Text("failed", style="red")
+            if r.failed and key == BATCH_TABLE_KEYS[0]
+            else ""
+            if r.failed
+            else format_number(np.max(r.comparison.values[key]))
+            for r in results
+        ]
         for key in BATCH_TABLE_KEYS
     }
     value_columns = {key: FitColumn(LABELS[key], values[key], justify="right") for key in BATCH_TABLE_KEYS}
@@ -125,7 +141,6 @@ def pairwise_table(m, *, width: int | None = None):
     Values get six significant digits, or three when six do not fit; a matrix
     too wide even so is not drawn: a line says so and points to csv and html.
     """
-
 
     width = width or DEFAULT_WIDTH
     symmetric = m.metric not in ("kl_pq", "kl_qp")
@@ -174,7 +189,6 @@ def _significant(value: float, digits: int) -> str:
 
 def families_table(records: list[dict], *, pairs: int, width: int | None = None):
     """The families table, fitted to ``width``; too narrow for one table, two, then one block per family."""
-
 
     width = width or DEFAULT_WIDTH
     title = Text("Distribution families (klcli compare 'family(args)' ...)")

@@ -60,7 +60,16 @@ def count_reference(table, plans: list[ColumnPlan], rule: BinRule) -> Counts:
             integers = sample.integers(plan.column)
             distinct = integers is not None and integers.size >= IDENTIFIER_MIN_VALUES and np.unique(integers).size == integers.size
             kept = values if plan.metric in SAMPLE_METRICS else None
-            columns[plan.column] = ColumnCounts(plan.column, "numeric", edges=edges[plan.column], coarse_edges=coarse_edges[plan.column], bins=bins[plan.column], temporal=temporal, all_distinct=bool(distinct), sample=kept)
+            columns[plan.column] = ColumnCounts(
+                plan.column,
+                "numeric",
+                edges=edges[plan.column],
+                coarse_edges=coarse_edges[plan.column],
+                bins=bins[plan.column],
+                temporal=temporal,
+                all_distinct=bool(distinct),
+                sample=kept,
+            )
         else:
             found = categories[plan.column]
             distinct = found.count >= IDENTIFIER_MIN_VALUES and len(found.counts) == found.count
@@ -78,7 +87,9 @@ def count_current(table, plans: list[ColumnPlan], reference: Counts) -> Counts:
     edges = {plan.column: reference.columns[plan.column].edges for plan in counted if reference.columns[plan.column].kind == "numeric"}
     categorical = [plan.column for plan in counted if reference.columns[plan.column].kind == "categorical"]
     sampled = [name for name in edges if reference.columns[name].sample is not None]
-    bins, categories, samples, rows, failed = _count_current(table, [plan.column for plan in counted], edges, categorical, sampled) if counted else ({}, {}, {}, 0, {})
+    bins, categories, samples, rows, failed = (
+        _count_current(table, [plan.column for plan in counted], edges, categorical, sampled) if counted else ({}, {}, {}, 0, {})
+    )
     columns = {}
     for plan in plans:
         ref = reference.columns[plan.column]
@@ -87,7 +98,15 @@ def count_current(table, plans: list[ColumnPlan], reference: Counts) -> Counts:
         elif plan.column in failed:
             columns[plan.column] = ColumnCounts(plan.column, ref.kind, status="unreadable", reason=failed[plan.column])
         elif ref.kind == "numeric":
-            columns[plan.column] = ColumnCounts(plan.column, "numeric", edges=ref.edges, coarse_edges=ref.coarse_edges, bins=bins[plan.column], temporal=ref.temporal, sample=samples.get(plan.column))
+            columns[plan.column] = ColumnCounts(
+                plan.column,
+                "numeric",
+                edges=ref.edges,
+                coarse_edges=ref.coarse_edges,
+                bins=bins[plan.column],
+                temporal=ref.temporal,
+                sample=samples.get(plan.column),
+            )
         else:
             columns[plan.column] = ColumnCounts(plan.column, "categorical", categories=categories[plan.column])
     return Counts(table.name, rows, columns, reference.rule)
@@ -264,7 +283,10 @@ def _profile_from_footer(reference, plans: list[ColumnPlan]):
     from klcli.tables import numeric_values
 
     columns = [p.column for p in plans]
-    if any(p.kind != "numeric" or not (pa.types.is_floating(reference.type_of(p.column)) or pa.types.is_integer(reference.type_of(p.column))) for p in plans):
+    if any(
+        p.kind != "numeric" or not (pa.types.is_floating(reference.type_of(p.column)) or pa.types.is_integer(reference.type_of(p.column)))
+        for p in plans
+    ):
         return None
     footer = reference.parquet_statistics(columns)
     if footer is None:

@@ -53,7 +53,16 @@ from klcli.errors import EngineUnavailable, InputError, UsageError
 #: Relative rank error of ``approxQuantile`` when quantile edges are fitted in Spark.
 QUANTILE_ERROR = 1e-3
 #: Spark's reader by file extension.
-SPARK_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".jsonl": "json", ".ndjson": "json"}
+SPARK_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
 EXTRA = "pip install 'klcli[spark]'"
 
 
@@ -80,7 +89,9 @@ def spark_session(master: str | None = None):
         return active
     remote = os.environ.get("SPARK_REMOTE")
     if not (remote and master is None) and not _java_found():
-        raise EngineUnavailable("--engine spark needs Java 17 for Spark, but `java` is not on PATH and JAVA_HOME is not set (e.g. apt-get install openjdk-17-jre-headless)")
+        raise EngineUnavailable(
+            "--engine spark needs Java 17 for Spark, but `java` is not on PATH and JAVA_HOME is not set (e.g. apt-get install openjdk-17-jre-headless)"
+        )
     builder = SparkSession.builder.appName("klcli")
     if remote and master is None:
         builder = builder.remote(remote)
@@ -144,9 +155,14 @@ def open_tables(paths: list[str], *, spark_tables: list[str] = (), master: str |
         reader = spark.read
         if fmt in ("csv", "tsv"):
             reader = reader.option("header", True).option("inferSchema", True).option("sep", "\t" if fmt == "tsv" else ",")
-        frames.append((", ".join(group), _guard(", ".join(group), lambda: reader.format("csv" if fmt == "tsv" else fmt).load(group))))
+        frames.append(
+            (
+                ", ".join(group),
+                _guard(", ".join(group), lambda reader=reader, fmt=fmt, group=group: reader.format("csv" if fmt == "tsv" else fmt).load(group)),
+            )
+        )
     for name in spark_tables:
-        frames.append((f"table:{name}", _guard(f"table:{name}", lambda: spark.table(name))))
+        frames.append((f"table:{name}", _guard(f"table:{name}", lambda name=name: spark.table(name))))
     first_name, frame = frames[0]
     for name, other in frames[1:]:
         if set(other.columns) != set(frame.columns):
@@ -182,7 +198,16 @@ def _guard(name: str, action):
     try:
         return action()
     except Exception as error:
-        if type(error).__name__ not in ("AnalysisException", "Py4JJavaError", "IllegalArgumentException", "SparkRuntimeException", "NumberFormatException", "SparkNumberFormatException", "PythonException", "SparkConnectGrpcException") and not _is_spark_error(error):
+        if type(error).__name__ not in (
+            "AnalysisException",
+            "Py4JJavaError",
+            "IllegalArgumentException",
+            "SparkRuntimeException",
+            "NumberFormatException",
+            "SparkNumberFormatException",
+            "PythonException",
+            "SparkConnectGrpcException",
+        ) and not _is_spark_error(error):
             raise
         text = _first_line(error)
         if "PATH_NOT_FOUND" in text or "Path does not exist" in text:
@@ -220,7 +245,9 @@ def count_reference(table: SparkTable, plans: list[ColumnPlan], rule: BinRule) -
     plans = [p for p in plans if p.kind not in UNCOUNTED_KINDS]
     _check_plans(table, plans)
     if rule.method not in ("quantile", "width", "sturges"):
-        raise UsageError(f"--engine spark fits auto, N, quantile:N and sturges bins, not {rule.method}: profile the reference with the local engine, then count in Spark with --edges-from")
+        raise UsageError(
+            f"--engine spark fits auto, N, quantile:N and sturges bins, not {rule.method}: profile the reference with the local engine, then count in Spark with --edges-from"
+        )
     measured = [p for p in plans if p.kind in ("numeric", "integer")]
     aggregates = []
     for plan in measured:
@@ -251,7 +278,8 @@ def count_reference(table: SparkTable, plans: list[ColumnPlan], rule: BinRule) -
     bins, categories, rows = _count(table, {name: edges[name] for name in numeric}, [n for n in kinds if kinds[n] == "categorical"])
     columns = {
         name: ColumnCounts(name, "numeric", edges=edges[name], coarse_edges=coarse[name], bins=bins[name], all_distinct=distinct.get(name, False))
-        if kinds[name] == "numeric" else ColumnCounts(name, "categorical", categories=categories[name], all_distinct=_all_distinct(categories[name]))
+        if kinds[name] == "numeric"
+        else ColumnCounts(name, "categorical", categories=categories[name], all_distinct=_all_distinct(categories[name]))
         for name in kinds
     }
     columns |= {p.column: ColumnCounts(p.column, p.kind, status=p.kind, reason=p.reason) for p in uncounted}
@@ -266,9 +294,17 @@ def count_current(table: SparkTable, plans: list[ColumnPlan], reference: Counts)
     categorical = [name for name, c in counted.items() if c.kind == "categorical"]
     bins, categories, rows = _count(table, edges, categorical)
     columns = {
-        plan.column: reference.columns[plan.column] if plan.column not in counted  # a status: as the reference has it
-        else ColumnCounts(plan.column, "numeric", edges=counted[plan.column].edges, coarse_edges=counted[plan.column].coarse_edges,
-                          bins=bins[plan.column], temporal=counted[plan.column].temporal) if counted[plan.column].kind == "numeric"
+        plan.column: reference.columns[plan.column]
+        if plan.column not in counted  # a status: as the reference has it
+        else ColumnCounts(
+            plan.column,
+            "numeric",
+            edges=counted[plan.column].edges,
+            coarse_edges=counted[plan.column].coarse_edges,
+            bins=bins[plan.column],
+            temporal=counted[plan.column].temporal,
+        )
+        if counted[plan.column].kind == "numeric"
         else ColumnCounts(plan.column, "categorical", categories=categories[plan.column])
         for plan in plans
     }
@@ -278,7 +314,9 @@ def count_current(table: SparkTable, plans: list[ColumnPlan], reference: Counts)
 def _check_plans(table: SparkTable, plans: list[ColumnPlan]) -> None:
     for plan in plans:
         if plan.kind != "categorical" and table.spark_type(plan.column) in ("date", "timestamp", "timestamp_ntz"):
-            raise UsageError(f"--engine spark does not bin date and time columns ({plan.column!r}): leave it out (--exclude {plan.column}) or use the local engine")
+            raise UsageError(
+                f"--engine spark does not bin date and time columns ({plan.column!r}): leave it out (--exclude {plan.column}) or use the local engine"
+            )
 
 
 def _fit(table: SparkTable, rule: BinRule, numeric: list[str], stats: dict, rows: int) -> tuple[dict, dict]:
@@ -315,7 +353,9 @@ def _count(table: SparkTable, edges: dict, categorical: list[str]) -> tuple[dict
 
     names = list(edges) + categorical
     no_bin, no_label = F.lit(None).cast("int"), F.lit(None).cast("string")
-    items = [F.struct(F.lit(i).alias("c"), _bucket(_number(table, name), edges[name]).alias("b"), no_label.alias("v")) for i, name in enumerate(edges)]
+    items = [
+        F.struct(F.lit(i).alias("c"), _bucket(_number(table, name), edges[name]).alias("b"), no_label.alias("v")) for i, name in enumerate(edges)
+    ]
     items += [F.struct(F.lit(len(edges) + j).alias("c"), no_bin.alias("b"), _label(table, name).alias("v")) for j, name in enumerate(categorical)]
     cells = table.frame.select(F.explode(F.array(*items)).alias("x")).select("x.c", "x.b", "x.v")
     counted = _guard(table.name, lambda: cells.groupBy("c", "b", "v").count().collect())
