@@ -160,15 +160,19 @@ def pairs() -> list[tuple[str, str]]:
 # -- accurate building blocks ------------------------------------------------
 
 _SERIES = 1.0 / np.array([math.factorial(k) for k in range(2, 19)])
+_SERIES_COEFFICIENTS = np.concatenate([[0.0, 0.0], _SERIES])
 
 
 def _exp_minus_one_minus(u: np.ndarray) -> np.ndarray:
     """``exp(u) - 1 - u`` without cancellation near ``u = 0`` (Taylor series for |u| < 0.5)."""
     u = np.asarray(u, dtype=np.float64)
-    series = np.polynomial.polynomial.polyval(u, np.concatenate([[0.0, 0.0], _SERIES]))
+    flat = u.reshape(-1)
+    near = np.abs(flat) < 0.5
     with np.errstate(over="ignore", invalid="ignore"):
-        direct = np.expm1(u) - u
-    return np.where(np.abs(u) < 0.5, series, direct)
+        out = np.expm1(flat) - flat
+    if near.any():  # each branch only where it applies: the series is most of the cost on large batches
+        out[near] = np.polynomial.polynomial.polyval(flat[near], _SERIES_COEFFICIENTS)
+    return out.reshape(u.shape)
 
 
 def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -178,11 +182,14 @@ def _log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     1e-300 against 1e300), and ``log1p((a - b) / b)`` keeps every digit when
     ``a ≈ b`` (``a - b`` is exact there).
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    shape, a, b = a.shape, a.reshape(-1), b.reshape(-1)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        near = np.log1p((a - b) / b)
-        far = np.log(a) - np.log(b)
-    return np.where(np.abs(a - b) < 0.5 * b, near, far)
+        out = np.log(a) - np.log(b)
+        near = np.abs(a - b) < 0.5 * b
+        if near.any():
+            out[near] = np.log1p((a[near] - b[near]) / b[near])
+    return out.reshape(shape)
 
 
 def _log_ratio_two_point(p, q) -> tuple[np.ndarray, np.ndarray]:

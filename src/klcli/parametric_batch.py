@@ -30,7 +30,7 @@ import numpy as np
 from klcli import closed_form
 from klcli.discrete import REDUCTIONS
 from klcli.errors import EngineUnavailable, UsageError
-from klcli.families import Distribution
+from klcli.families import Distribution, Univariate
 from klcli.result import Comparison
 
 _KEYS = ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q")
@@ -86,7 +86,8 @@ def compare_batch(
         if wanted:
             raise EngineUnavailable(f"--engine closed: {reasons[wanted[0]]}; use --engine quad, mc or auto")
     elif wanted:
-        if "js" in wanted and _pooled_monte_carlo_applies(p, q, n, engine):
+        pooled = n > POOLED_MEMBERS and engine in ("auto", "mc")
+        if "js" in wanted and pooled and isinstance(p, Univariate) and isinstance(q, Univariate):
             wanted.remove("js")
             if reduction != "none":
                 _pooled_js(p, q, n, samples, seed, columns, methods, errors, notes, info)
@@ -120,13 +121,7 @@ POOLED_MEMBERS = 64
 POOLED_CHUNK = 1 << 15
 
 
-def _pooled_monte_carlo_applies(p: Distribution, q: Distribution, n: int, engine: str) -> bool:
-    from klcli.families import Univariate
-
-    return n > POOLED_MEMBERS and engine in ("auto", "mc") and isinstance(p, Univariate) and isinstance(q, Univariate)
-
-
-def _pooled_js(p, q, n: int, samples: int, seed, columns, methods, errors, notes, info) -> None:
+def _pooled_js(p: Univariate, q: Univariate, n: int, samples: int, seed, columns, methods, errors, notes, info) -> None:
     """Batch mean of JS by one Monte Carlo over the members, with its standard error.
 
     JS̄ = (1/n) Σᵢ JS(Pᵢ, Qᵢ) = E over a uniform member i of E_{x~Pᵢ, y~Qᵢ}[½ log(pᵢ/mᵢ)(x) + ½ log(qᵢ/mᵢ)(y)],
@@ -172,7 +167,7 @@ def _flat_members(d: Distribution, n: int) -> dict[str, np.ndarray]:
     return {key: np.broadcast_to(getattr(d, key), d.shape).reshape(n, -1) for key in d.given}
 
 
-def _gather(d: Distribution, flat: dict[str, np.ndarray], pick: np.ndarray) -> Distribution:
+def _gather(d: Univariate, flat: dict[str, np.ndarray], pick: np.ndarray) -> Univariate:
     return type(d)(**{key: value[pick] for key, value in flat.items()})
 
 
@@ -187,7 +182,6 @@ def per_dimension(p: Distribution, q: Distribution) -> dict[str, np.ndarray]:
     >>> d["kl_pq"].tolist()
     [0.0, 2.5]
     """
-    from klcli.families import Univariate
     from klcli.parametric import broadcast_pair
 
     if not (isinstance(p, Univariate) and isinstance(q, Univariate)):
@@ -212,7 +206,7 @@ def _member_by_member(p, q, indices, wanted, columns, methods, errors, notes, in
     """Fill ``wanted`` values by comparing each member alone."""
     values = {key: np.empty(len(indices)) for key in wanted}
     stderr = {key: np.zeros(len(indices)) for key in wanted}
-    used = {key: [] for key in wanted}
+    used: dict[str, list[str]] = {key: [] for key in wanted}
     for flat, index in enumerate(indices):
         member_seed = None if seed is None else seed + flat
         result = compare(p.element(index), q.element(index), member_seed)

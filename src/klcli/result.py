@@ -173,7 +173,8 @@ class Comparison:
             if "js" in stderr:
                 stderr["js_distance"] = _sqrt_stderr(values["js"], stderr["js"])
             if "js" in interval:
-                interval["js_distance"] = tuple(_sqrt(v) for v in interval["js"])
+                low, high = interval["js"]
+                interval["js_distance"] = (math.sqrt(max(low, 0.0)), math.sqrt(max(high, 0.0)))
         info = {k: _in_units(v, log_base) if k in INFO_IN_UNITS else v for k, v in self.info.items()}
         return Comparison(values, dict(self.method), stderr, label, info, list(self.notes), interval, self.bins)
 
@@ -208,7 +209,7 @@ def _bounded(values: dict[str, Value], method: str | Mapping[str, str], summed_r
     return values
 
 
-def _check_not_nan(values: dict[str, Value], method: str | dict[str, str]) -> None:
+def _check_not_nan(values: Mapping[str, Value], method: str | Mapping[str, str]) -> None:
     for key, value in values.items():
         if np.any(np.isnan(value)):
             how = method if isinstance(method, str) else method.get(key, "derived")

@@ -40,6 +40,7 @@ True
 from __future__ import annotations
 
 import math
+from typing import Any
 import numpy as np
 
 from klcli.errors import InputError
@@ -181,14 +182,14 @@ def _comparison(rho: np.ndarray, drawn_from: str, reduction: str, group_ids) -> 
     direct, reverse = ("kl_pq", "kl_qp") if drawn_from == "p" else ("kl_qp", "kl_pq")
     sampler, other = ("P", "Q") if drawn_from == "p" else ("Q", "P")
     direction = f"KL({sampler}‖{other})"
-    estimators = {}
+    estimators: dict[str, dict[str, Any]] = {}
     for name, how in (
         ("k1", "unbiased, can be negative"),
         ("k2", "biased: ½E[ρ²], close when the policies are near"),
         ("k3", "unbiased, never negative"),
     ):
-        value, stderr = _mean_and_stderr(terms[name])
-        estimators[name] = {"value": value, "stderr": stderr, "estimates": direct, "direction": direction, "property": how}
+        value, error = _mean_and_stderr(terms[name])
+        estimators[name] = {"value": value, "stderr": error, "estimates": direct, "direction": direction, "property": how}
     mean_ratio, ratio_stderr = _mean_and_stderr(terms["ratio"])
     finite = rho[np.isfinite(rho)]
     khat = pareto_k(np.exp(finite - finite.max())) if finite.size else None  # k̂ of the weights e^ρ
@@ -218,7 +219,7 @@ def _comparison(rho: np.ndarray, drawn_from: str, reduction: str, group_ids) -> 
         )
     if estimators["k1"]["value"] < 0:
         notes.append(f"k1 is negative ({_fmt(estimators['k1']['value'])}): it is unbiased but noisy; k3 is the value to use")
-    info = {
+    info: dict[str, Any] = {
         "draws": n,
         "drawn_from": drawn_from,
         "estimators": estimators,
@@ -231,26 +232,25 @@ def _comparison(rho: np.ndarray, drawn_from: str, reduction: str, group_ids) -> 
         info["groups"] = n
     method = {direct: "k3", reverse: "importance", "js": "importance"}
     per_draw = {direct: terms["k3"], reverse: terms["reverse"], "js": terms["js"]}
+    values: dict[str, Any] = {}
+    stderr: dict[str, Any] = {}
     if reduction == "none":
         if group_ids is not None:
             info["group_ids"] = group_ids
         values = {direct: per_draw[direct], reverse: per_draw[reverse]}
-        stderr: dict = {}
         notes.append(
             f"--reduction none: one single-draw estimate per {'sequence' if group_ids is not None else 'row'} (their mean is the "
             "batchmean estimate); JS is left out, since its single-draw terms are not bounded by ln 2"
         )
     else:
-        values, stderr = {}, {}
         scale = n if reduction == "sum" else 1
         for key, column in per_draw.items():
             mean, err = _mean_and_stderr(column)
             values[key], stderr[key] = mean * scale, err * scale
-        values["js"] = min(values["js"], LN2 * scale)
         for name in estimators:
             estimators[name]["value"] *= scale
             estimators[name]["stderr"] *= scale
-        info["reduction"] = reduction
+        info.update(reduction=reduction, rows=n)  # a sum of n JS terms is bounded by n ln 2 (Comparison.from_nats)
     method["symmetric_kl"] = "importance"
     return Comparison.from_nats(values, method, stderr, info=info, notes=notes)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import numpy as np
 import typer
@@ -213,7 +213,7 @@ class _SampleProgress:
     """A progress bar on stderr for long sample estimates: after 2 s, and only on a terminal."""
 
     def __init__(self) -> None:
-        self._bar = None
+        self._bar: Any = None  # a klcli.render.DelayedProgress once the first points are in
 
     def __call__(self, advance: int, total: int) -> None:
         if self._bar is None:
