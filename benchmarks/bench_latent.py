@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
+from processes import best_of
 
 NUMPY_SCRIPT = """
 import sys, numpy as np
@@ -28,20 +27,6 @@ archive = np.load(sys.argv[1])
 mu, logvar = archive["mu"].astype(np.float64), archive["logvar"].astype(np.float64)
 print((0.5 * (np.exp(logvar) + mu**2 - 1 - logvar).sum(axis=1)).mean())
 """
-
-
-def run(command: list[str]) -> tuple[float, float]:
-    """Best wall time of 3 runs and the largest peak RSS (MiB)."""
-    best, peak = float("inf"), 0.0
-    for _ in range(3):
-        start = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(done.stderr)
-        best = min(best, elapsed)
-        peak = max(peak, int(done.stderr.strip().splitlines()[-1]) / 1024)
-    return best, peak
 
 
 def main() -> None:
@@ -58,8 +43,8 @@ def main() -> None:
         del mu, logvar
         spec = f"normal(loc=@{path}:mu, logvar=@{path}:logvar)"
         klcli = [sys.executable, "-m", "klcli", "compare", spec, "normal(0, 1)", "--format", "json", "--samples", "10000"]
-        t_k, m_k = run(klcli)
-        t_n, m_n = run([sys.executable, "-c", NUMPY_SCRIPT, path])
+        t_k, m_k = best_of(klcli)
+        t_n, m_n = best_of([sys.executable, "-c", NUMPY_SCRIPT, path])
     print(f"{args.rows:,} posteriors x {args.dims} dimensions against N(0, I) (best of 3, peak RSS)")
     print(f"{'':8} {'time (s)':>9} {'peak (MiB)':>11}")
     print(f"{'klcli':8} {t_k:9.2f} {m_k:11.0f}")

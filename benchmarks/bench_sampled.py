@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
+from processes import best_of
 
 NUMPY_SCRIPT = """
 import sys, numpy as np
@@ -30,20 +29,6 @@ rho = np.bincount(ids, weights=lq - lp)
 k3 = np.expm1(rho) - rho
 print(k3.mean(), k3.std(ddof=1) / np.sqrt(k3.size))
 """
-
-
-def run(command: list[str]) -> tuple[float, float]:
-    """Wall time and peak RSS (MiB) of one process."""
-    best, peak = float("inf"), 0.0
-    for _ in range(3):
-        start = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(done.stderr)
-        best = min(best, elapsed)
-        peak = max(peak, int(done.stderr.strip().splitlines()[-1]) / 1024)
-    return best, peak
 
 
 def main() -> None:
@@ -61,8 +46,8 @@ def main() -> None:
         del lp
         klcli = [sys.executable, "-m", "klcli", "compare", paths[0], paths[1], "--from", "sampled-logprobs", "--group", paths[2], "--format", "json"]
         numpy = [sys.executable, "-c", NUMPY_SCRIPT, *paths]
-        t_k, m_k = run(klcli)
-        t_n, m_n = run(numpy)
+        t_k, m_k = best_of(klcli)
+        t_n, m_n = best_of(numpy)
     print(f"{args.rows:,} log-probabilities, {args.groups:,} groups (best of 3, peak RSS)")
     print(f"{'':8} {'time (s)':>9} {'peak (MiB)':>11}")
     print(f"{'klcli':8} {t_k:9.2f} {m_k:11.0f}")
