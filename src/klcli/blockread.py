@@ -71,9 +71,10 @@ def read_block(paths: Sequence[str]) -> list[Side | None]:
     plain = [i for i, d in enumerate(data) if d is not None and _plain(d)]
     rows: list = [None] * len(paths)
     if plain:
-        counts = np.array([data[i].count(b"\n") + 1 for i in plain])
-        joined = b"\n".join(data[i] for i in plain)
-        del data
+        chosen = [d for i in plain if (d := data[i]) is not None]
+        counts = np.array([d.count(b"\n") + 1 for d in chosen])
+        joined = b"\n".join(chosen)
+        del data, chosen
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy warns when it stops at a bad cell
             values = _parse_numbers(joined.decode("ascii", "replace"))

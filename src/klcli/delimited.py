@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -95,6 +96,8 @@ class Labels(Sequence):
     """
 
     dtype = np.dtype(object)  # a column of text, as the careful parser's object arrays
+    #: The last union of these labels with another (see :func:`union_labels`); set on first use.
+    _union: tuple[Labels, tuple[Labels, np.ndarray]]
 
     def __init__(self, arrow):
         self.arrow = arrow
@@ -117,7 +120,7 @@ class Labels(Sequence):
             return self.arrow.equals(other.arrow)
         return isinstance(other, (list, tuple)) and list(self) == list(other)
 
-    __hash__ = None
+    # defining __eq__ without __hash__ leaves __hash__ None: Labels are not hashable
 
     def __add__(self, other) -> list[str]:
         return list(self) + list(other)
@@ -166,7 +169,7 @@ def read_columns(source: str | bytes, *, delimiter: str | None):
     table = _arrow_table(source, types, skip, delimiter)
     if table is None or table.num_rows == 0:
         return None
-    columns = []
+    columns: list[Any] = []
     for i, numeric in enumerate(types):
         column = table.column(i).chunks if numeric else _labels(table.column(i))
         if column is None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -171,6 +172,7 @@ class _RowFeed:
         if self.repeated is not None:
             out[...] = self.repeated
             return out
+        assert self.reader is not None, "a side not repeated is read from its tensor"
         return self.reader.read(out)
 
     def to_float(self, raw: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -212,6 +214,7 @@ def _stream(p: Tensor, q: Tensor, batch: Tensor, options, keep, targets) -> RowR
     feeds = (_RowFeed(p), _RowFeed(q))
     try:
         torch_threads = None
+        compute: _NumpyBlocks
         if options.device is not None:
             compute = _TorchBlocks(options, feeds, out, targets)
             out.backend = f"torch:{compute.device}"  # the device that ran: auto resolved
@@ -229,6 +232,7 @@ def _stream(p: Tensor, q: Tensor, batch: Tensor, options, keep, targets) -> RowR
         for feed in feeds:
             feed.close()
         if torch_threads is not None:
+            assert isinstance(compute, _TorchBlocks), "threads are set aside only for torch on the CPU"
             compute.torch.set_num_threads(torch_threads)
     return out
 
@@ -322,7 +326,7 @@ class _NumpyBlocks:
         if weights and not self.smooth and discrete.rounding_may_show(raw_terms):
             from klcli.renormalise import ExactNormalisation  # nearly equal rows: as the whole-array path does
 
-            raw_terms = discrete.divergences(p, q, exact=ExactNormalisation(*weights, p, q, *totals))
+            raw_terms = discrete.divergences(p, q, exact=ExactNormalisation(weights[0], weights[1], p, q, totals[0], totals[1]))
         self._keep(rows, raw_terms, lp if lp is not None else p, lq if lq is not None else q)
 
     def _log_softmax(self, feed, role: str, rows, z, e):
@@ -377,6 +381,7 @@ class _NumpyBlocks:
         if self.targets is not None:
             picked = self.targets[rows][:, None]
             for side, score in ((out.log_p_target, score_p), (out.log_q_target, score_q)):
+                assert side is not None, "the target log-probabilities are kept when there are targets"
                 chosen = np.take_along_axis(score, picked, axis=-1)[:, 0]
                 if self.mode == "probs":
                     with np.errstate(divide="ignore"):
@@ -439,15 +444,16 @@ class _TorchBlocks(_NumpyBlocks):
             self.out.terms[key][rows] = raw_terms[key]
         if self.targets is not None:
             picked = torch.from_numpy(self.targets[rows][:, None]).to(self.device)
-            for side, score in ((self.out.log_p_target, score_p), (self.out.log_q_target, score_q)):
+            for target_side, score in ((self.out.log_p_target, score_p), (self.out.log_q_target, score_q)):
+                assert target_side is not None, "the target log-probabilities are kept when there are targets"
                 chosen = score.gather(-1, picked)[:, 0].cpu().numpy()
                 if self.mode == "probs":
                     with np.errstate(divide="ignore"):
                         chosen = np.log(chosen)
-                side[rows] = chosen
+                target_side[rows] = chosen
         width = p.shape[-1]
         infinite = np.flatnonzero(np.isinf(raw_terms["kl_pq"]) | np.isinf(raw_terms["kl_qp"]))
-        for i in infinite:  # only rows with an infinite KL are searched for their zero bins
+        for i in infinite.tolist():  # only rows with an infinite KL are searched for their zero bins
             on_host = [x[i].cpu().numpy() for x in (p, q)] + ([x[i].cpu().numpy() for x in (lp, lq)] if lp is not None else [None, None])
             found = discrete.zero_bins(*on_host)
             for which in ("inf_pq", "inf_qp"):
@@ -492,6 +498,7 @@ def _comparison(rows: RowResults, batch: Tensor, options, keep, with_targets: bo
         agree = rows.agree[kept]
         extra["top1_agreement"] = float(np.mean(agree))
     if with_targets:
+        assert rows.log_p_target is not None and rows.log_q_target is not None, "the target log-probabilities are kept with targets"
         lp_t, lq_t = rows.log_p_target[kept], rows.log_q_target[kept]
         mean_p, mean_q = float(np.mean(lp_t)), float(np.mean(lq_t))
         with np.errstate(over="ignore"):
@@ -510,7 +517,7 @@ def _comparison(rows: RowResults, batch: Tensor, options, keep, with_targets: bo
 
 def _zero_bin_counts(found: list) -> dict:
     """``inf_pq``/``inf_qp`` counts and their first ten flat indices, in row order."""
-    out = {"inf_pq": 0, "inf_qp": 0, "inf_pq_index": [], "inf_qp_index": []}
+    out: dict[str, Any] = {"inf_pq": 0, "inf_qp": 0, "inf_pq_index": [], "inf_qp_index": []}
     for _, which, count, flat in sorted(found, key=lambda item: item[0]):
         out[which] += count
         listed = out[which + "_index"]
@@ -548,7 +555,7 @@ def row_summary(values: np.ndarray, rows: np.ndarray, *, top: int = 5, describe=
         stderr = float(np.std(values, ddof=1) / math.sqrt(n))
     else:
         stderr = math.inf
-    out = {"mean": mean, "stderr": stderr}
+    out: dict[str, Any] = {"mean": mean, "stderr": stderr}
     out.update(zip((key for key, _ in PERCENTILES), _quantiles(values, [f for _, f in PERCENTILES], finite)))
     out["min"], out["max"] = float(np.min(values)), float(np.max(values))
     if top:

@@ -33,6 +33,7 @@ from klcli import closed_form, tails
 from klcli.engines import montecarlo, psis, quadrature
 from klcli.errors import EngineUnavailable, InputError, UsageError
 from klcli.families import Distribution, Univariate
+from klcli.families.discrete import Categorical
 from klcli.result import Comparison
 
 ENGINES = ("auto", "closed", "quad", "mc")
@@ -152,6 +153,7 @@ def _describe_batch(distribution: Distribution) -> str:
     batch = "x".join(map(str, distribution.batch_shape))
     event = _describe_shape(distribution)
     if distribution.name == "categorical":
+        assert isinstance(distribution, Categorical), "the family named categorical"
         event = f"{distribution.probs.shape[-1]} categories"
     return f"a batch of {batch} with {event} each" if batch else event
 
@@ -264,7 +266,7 @@ class _Router:
 
     def monte_carlo(self) -> None:
         """One Monte Carlo run for every value the other engines left."""
-        keys = tuple(key for key in ("kl_pq", "kl_qp", "js") if key in self.pending)
+        keys: tuple[str, ...] = tuple(key for key in ("kl_pq", "kl_qp", "js") if key in self.pending)
         if not keys:
             return
         result = montecarlo.estimate(self.p, self.q, samples=self.samples, seed=self.seed, device=self.device, keys=keys)

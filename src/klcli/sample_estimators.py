@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -254,7 +254,7 @@ def compare_continuous(
     standardize: bool,
     bootstrap: int,
     seed: int | None,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
 ) -> Comparison:
     """:func:`klcli.samples.compare_samples` for continuous samples: checks, whitening, estimate, notes."""
     from klcli.samples import MIN_SAMPLES
@@ -314,7 +314,7 @@ def compare_continuous(
         )
         + f"; `interval` spans ±2 standard errors of this and of the {result.check} estimate"
     )
-    info = {
+    info: dict[str, Any] = {
         "estimator": used,
         "k": k if used == "knn" else None,
         "n_p": p.n,

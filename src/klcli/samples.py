@@ -30,7 +30,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -249,12 +249,15 @@ def _load_text(source: str | bytes, sep: str | None, name: str | None = None) ->
 
     import pandas as pd
 
-    name = name or source
+    if not name:
+        assert isinstance(source, str), "text given as bytes comes with the name of its source"
+        name = source
+    table: str | io.BytesIO = source if isinstance(source, str) else io.BytesIO(source)
+    lines: TextIO
     with reading(name, "delimited UTF-8 text, one sample per line"):
         if isinstance(source, bytes):
             check_line_length([source], name)
             lines = io.StringIO(source.decode("utf-8"), newline="")
-            source = io.BytesIO(source)
         else:
             with open(source, "rb") as handle:
                 check_line_length(iter(lambda: handle.read(1 << 20), b""), name)
@@ -274,7 +277,7 @@ def _load_text(source: str | bytes, sep: str | None, name: str | None = None) ->
         if not all(is_number(c) for c in cells[0]):
             if len(cells) == 1 or any(not is_number(a) and is_number(b) for a, b in zip(*cells)):
                 header = 0
-        frame = pd.read_csv(source, sep=sep, header=header, skiprows=blank, skip_blank_lines=False, engine="c")
+        frame = pd.read_csv(table, sep=sep, header=header, skiprows=blank, skip_blank_lines=False, engine="c")
     frame = _drop_trailing_blank_rows(frame)
     if header is None and len(frame) > 1 and _text_header(frame):
         frame = _drop_trailing_blank_rows(frame.iloc[1:].set_axis([str(v) for v in frame.iloc[0]], axis=1))
@@ -439,7 +442,7 @@ def compare_samples(
     standardize: bool = True,
     bootstrap: int | None = None,
     seed: int | None = 0,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:
     """Estimate KL(P‖Q), KL(Q‖P) and JS(P, Q) in nats from two sample sets.
 

@@ -21,7 +21,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -500,7 +500,8 @@ def _histogram_from_columns(
         if duplicates:
             shown = duplicates[0] if len(labels) < 10_000 else "(several)"
             raise InputError(f"{name}: label {shown!r} appears more than once")
-    return Histogram(np.asarray(values, dtype=np.float64), name=name, kind=kind, labels=labels, lines=lines)
+    # a delimited.Labels stands in for the list of labels (a read-only sequence of str that compares as one)
+    return Histogram(np.asarray(values, dtype=np.float64), name=name, kind=kind, labels=cast("list[str] | None", labels), lines=lines)
 
 
 def is_number(value: Any) -> bool:
@@ -611,7 +612,7 @@ def union_labels(first, second) -> tuple[list[str], np.ndarray]:
     (['a', 'b', 'c'], [2, 0])
     """
     if isinstance(first, delimited.Labels) and isinstance(second, delimited.Labels):
-        return delimited.union_labels(first, second)
+        return cast("tuple[list[str], np.ndarray]", delimited.union_labels(first, second))  # Labels stand in for a list
     position = dict(zip(first, range(len(first))))
     index = np.fromiter(map(position.get, second, itertools.repeat(-1)), dtype=np.intp, count=len(second))
     new = index < 0

@@ -147,9 +147,10 @@ def tail_at(distribution: Distribution, side: int) -> Tail | None:
     """The declared tail of a scalar distribution (or scalar mixture) at ``side`` (0 left, 1 right)."""
     if isinstance(distribution, Mixture):
         tails = [tail_at(component, side) for component in distribution.components]
-        if any(t is None for t in tails):
+        present = [t for t in tails if t is not None]
+        if len(present) < len(tails):
             return None
-        return max(tails, key=Tail.weight)
+        return max(present, key=Tail.weight)
     if not isinstance(distribution, Univariate) or distribution.event_shape:
         return None
     with np.errstate(over="ignore", divide="ignore", under="ignore"):

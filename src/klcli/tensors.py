@@ -33,6 +33,7 @@ import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -60,6 +61,14 @@ MAX_HEADER_BYTES = 100_000_000
 TENSOR_EXTENSIONS = (".npy", ".npz", ".safetensors")
 
 
+class _Stream(Protocol):
+    """What :attr:`Tensor.open` returns: a binary stream read into buffers."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Tensor:
     """One stored array, checked against its file, ready to be read in order.
@@ -72,7 +81,7 @@ class Tensor:
     name: str
     shape: tuple[int, ...]
     dtype: np.dtype
-    open: Callable | None = None
+    open: Callable[[], _Stream] | None = None
     bfloat16: bool = False
     array: np.ndarray | None = None
 
@@ -101,6 +110,7 @@ class Tensor:
         """A reader of the elements in order (close it, or use it as a context manager)."""
         if self.array is not None:
             return ElementReader(self, None)
+        assert self.open is not None, "a tensor is either in memory or opened from its file"
         return ElementReader(self, self.open())
 
 
@@ -109,7 +119,7 @@ class ElementReader:
     """Sequential reads of a tensor's elements into caller-owned buffers."""
 
     tensor: Tensor
-    stream: object
+    stream: _Stream | None
     position: int = 0
 
     def read(self, out: np.ndarray) -> np.ndarray:
@@ -119,7 +129,8 @@ class ElementReader:
             flat = t.array.reshape(-1)
             out.reshape(-1)[...] = flat[self.position : self.position + out.size]
         else:
-            view = memoryview(out.reshape(-1)).cast("B")
+            assert self.stream is not None, "a tensor not in memory is read from its stream"
+            view = out.reshape(-1).data.cast("B")
             done = 0
             while done < len(view):
                 try:

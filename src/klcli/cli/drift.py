@@ -187,7 +187,7 @@ def drift(
         open_side(source, engine, spark_master=spark_master, input_format=input_format.value if input_format else None)
         for source in (reference, current)
     ]
-    report = check_sides(*sides, options, engine=engine)
+    report = check_sides(sides[0], sides[1], options, engine=engine)
     record = report.record()
     names = {"reference": _display(reference), "current": _display(current)}
     if junit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Optional
 
 import typer
@@ -17,9 +18,8 @@ def profile(
         Optional[list[str]],
         typer.Argument(help="Tables (CSV, TSV, Parquet, JSON lines; read as one), or 'merge' followed by profiles.", show_default=False),
     ] = None,
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="Write the profile (JSON) to FILE, atomically; '-' for stdout.", metavar="FILE")
-    ] = ...,
+    *,
+    output: Annotated[str, typer.Option("--output", "-o", help="Write the profile (JSON) to FILE, atomically; '-' for stdout.", metavar="FILE")],
     edges_from: Annotated[
         Optional[str],
         typer.Option("--edges-from", help="Count on the columns, kinds and bins of this profile (partitions, current data).", metavar="PROFILE"),
@@ -125,7 +125,7 @@ def profile(
 
 
 def open_engine_tables(
-    engine: str, paths: list[str], *, spark_tables: list[str] = (), spark_master: str | None = None, input_format: str | None = None
+    engine: str, paths: list[str], *, spark_tables: Sequence[str] = (), spark_master: str | None = None, input_format: str | None = None
 ):
     """The tables at ``paths`` (and Spark catalog tables) opened by ``engine``, read as one table."""
     from klcli.drift.engines import get_engine

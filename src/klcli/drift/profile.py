@@ -146,6 +146,7 @@ class Profile:
             "all_distinct": bool(column.all_distinct),
         }
         if column.kind == "numeric":
+            assert column.bins is not None and column.edges is not None, "a counted numeric column has edges and bins"
             bins = [int(n) for n in column.bins]
             if column.edges.size == 0:  # no finite value in the reference: one bin, [values, missing]
                 bins = [0, bins[0], bins[1]]
@@ -159,6 +160,7 @@ class Profile:
                 "overflow": bins[-2],
                 "missing": bins[-1],
             }
+        assert column.categories is not None, "a counted categorical column has categories"
         ranked = sorted(column.categories.counts.items(), key=lambda item: (-item[1], item[0]))
         pooled, pooled_count = self.other.get(column.column, (0, 0))
         return {
@@ -214,7 +216,9 @@ class Profile:
         for column in names:
             if column in self.other:
                 pooled, _ = self.other[column]
-                kept = len(self.counts.columns[column].categories.counts)
+                categories = self.counts.columns[column].categories
+                assert categories is not None, "only categorical columns have pooled categories"
+                kept = len(categories.counts)
                 raise InputError(
                     f"{self.name}: column {column!r} keeps only its {kept:,} most frequent categories ({pooled:,} more are pooled), "
                     f"so a rare category cannot be told from an unseen one: leave it out (--exclude {column}) "
@@ -253,7 +257,7 @@ def profile_of(counts: Counts, plans, *, sources: list[str], engine: str, option
     other = {}
     columns = dict(counts.columns)
     for name, column in counts.columns.items():
-        if column.counted and column.kind == "categorical" and len(column.categories.counts) > limit:
+        if column.counted and column.kind == "categorical" and column.categories is not None and len(column.categories.counts) > limit:
             ranked = sorted(column.categories.counts.items(), key=lambda item: (-item[1], item[0]))
             other[name] = (len(ranked) - limit, sum(n for _, n in ranked[limit:]))
             columns[name] = ColumnCounts(
@@ -355,9 +359,13 @@ def merge_profiles(profiles: list[Profile]) -> Profile:
             if not column.counted:
                 merged[name] = column
             elif column.kind == "numeric":
-                merged[name].bins = merged[name].bins + column.bins
+                ours = merged[name].bins
+                assert ours is not None and column.bins is not None, "counted numeric columns have bins"
+                merged[name].bins = ours + column.bins
             else:
-                merged[name].categories.add(column.categories.counts, column.categories.missing)
+                categories = merged[name].categories
+                assert categories is not None and column.categories is not None, "counted categorical columns have categories"
+                categories.add(column.categories.counts, column.categories.missing)
     for profile in profiles:
         if profile.other:
             column = next(iter(profile.other))
@@ -421,6 +429,7 @@ def _copy(column: ColumnCounts) -> ColumnCounts:
     if not column.counted:
         return column
     if column.kind == "numeric":
+        assert column.bins is not None, "a counted numeric column has bins"
         return ColumnCounts(
             column.column,
             "numeric",
@@ -430,6 +439,7 @@ def _copy(column: ColumnCounts) -> ColumnCounts:
             temporal=column.temporal,
             all_distinct=column.all_distinct,
         )
+    assert column.categories is not None, "a counted categorical column has categories"
     return ColumnCounts(
         column.column,
         "categorical",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from typing import ClassVar
+
 import numpy as np
 from scipy import special
 
@@ -275,8 +277,8 @@ class Categorical(Distribution):
     """
 
     name = "categorical"
-    arguments = ("probs", "logits")
-    one_of = ("probs", "logits")
+    arguments: ClassVar[tuple[str, ...]] = ("probs", "logits")
+    one_of: ClassVar[tuple[str, ...]] = ("probs", "logits")
     constraints = {"probs": NONNEGATIVE, "logits": REAL_OR_MINUS_INF}
     parameter_ndim = {"probs": 1, "logits": 1}
     is_discrete = True

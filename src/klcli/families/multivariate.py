@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy import special
 
@@ -74,8 +76,8 @@ class MultivariateNormal(Distribution):
     """
 
     name = "mvn"
-    arguments = ("loc", "covariance_matrix", "precision_matrix", "scale_tril")
-    one_of = ("covariance_matrix", "precision_matrix", "scale_tril")
+    arguments: ClassVar[tuple[str, ...]] = ("loc", "covariance_matrix", "precision_matrix", "scale_tril")
+    one_of: ClassVar[tuple[str, ...]] = ("covariance_matrix", "precision_matrix", "scale_tril")
     constraints = {"loc": REAL, "covariance_matrix": SQUARE_MATRIX, "precision_matrix": SQUARE_MATRIX, "scale_tril": SQUARE_MATRIX}
     parameter_ndim = {"loc": 0, "covariance_matrix": 2, "precision_matrix": 2, "scale_tril": 2}
     support_text = "R^d"

@@ -39,6 +39,7 @@ import glob
 import math
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,7 +138,7 @@ class SparkTable:
         return self.frame.schema[column].dataType.typeName()
 
 
-def open_tables(paths: list[str], *, spark_tables: list[str] = (), master: str | None = None) -> SparkTable:
+def open_tables(paths: list[str], *, spark_tables: Sequence[str] = (), master: str | None = None) -> SparkTable:
     """Paths (files, folders, globs, URIs) and catalog tables, read as one Spark table.
 
     A path ``table:NAME`` is the table NAME of Spark's catalog, as ``--spark-table NAME``.
@@ -266,6 +267,7 @@ def count_reference(table: SparkTable, plans: list[ColumnPlan], rule: BinRule) -
         different = values.pop(0) if _is_integer(table, plan.column) else None
         kind = "numeric"
         if plan.kind == "integer":
+            assert different is not None, "an integer plan is of an integer column, whose distinct values are counted"
             kind = "categorical" if different <= MAX_INTEGER_CATEGORIES else "numeric"
         if different is not None:
             distinct[plan.column] = count >= IDENTIFIER_MIN_VALUES and different == count
@@ -321,7 +323,8 @@ def _check_plans(table: SparkTable, plans: list[ColumnPlan]) -> None:
 
 def _fit(table: SparkTable, rule: BinRule, numeric: list[str], stats: dict, rows: int) -> tuple[dict, dict]:
     """Edges (and ``--bins auto``'s coarse edges) of the numeric columns, from Spark's statistics."""
-    edges, coarse = {}, {}
+    edges: dict[str, np.ndarray] = {}
+    coarse: dict[str, np.ndarray | None] = {}
     empty = [name for name in numeric if stats[name][0] is None]
     for name in empty:  # no finite value: one bin for every value, as the local engine
         edges[name], coarse[name] = np.empty(0), None
@@ -331,8 +334,9 @@ def _fit(table: SparkTable, rule: BinRule, numeric: list[str], stats: dict, rows
             low, high, count = stats[name]
             edges[name], coarse[name] = fit_edges(rule, np.empty(0), minimum=low, maximum=high, count=count), None
         return edges, coarse
+    assert rule.count is not None, "a quantile rule has a count of bins"
     probabilities = np.linspace(0.0, 1.0, rule.count + 1)[1:-1].tolist()
-    quantiles = [[] for _ in numeric]
+    quantiles: list[list[float]] = [[] for _ in numeric]
     if probabilities and numeric:
         frame = table.frame.select(*[_finite(table, name).alias(f"c{i}") for i, name in enumerate(numeric)])
         fraction = 2.0 * SAMPLE_ROWS / max(rows, 1)
