@@ -158,9 +158,15 @@ def unshield(argument: str) -> str:
 
 
 def click_usage_error():
-    """click's UsageError class (typer vendors click; imported here so that start-up does not grow)."""
-    from click.exceptions import UsageError as ClickUsageError
+    """click's UsageError class, imported here so that start-up does not grow.
 
+    Recent Typer releases carry their own copy of click (``typer._click``) and do
+    not install click itself (a fresh environment has none); older ones use click.
+    """
+    try:
+        from typer._click.exceptions import UsageError as ClickUsageError
+    except ImportError:
+        from click.exceptions import UsageError as ClickUsageError
     return ClickUsageError
 
 
