@@ -588,17 +588,10 @@ def drift(
     (True, 'drift', 0.2704)
     """
     from klcli.drift import DriftOptions, check_sides, load_config, parse_bins
-    from klcli.drift.options import check_alpha, check_threshold
+    from klcli.drift.options import check_decision
 
     threshold, warn_above, alpha = (_number(v, o) for v, o in ((threshold, "threshold"), (warn_above, "warn-above"), (alpha, "alpha")))
-    if threshold is not None:
-        check_threshold(threshold)
-    if warn_above is not None:
-        check_threshold(warn_above, where="`--warn-above`")
-    if alpha is not None:
-        check_alpha(alpha)
-    if fail_if_share is not None and not 0 < fail_if_share <= 1:
-        raise UsageError(f"`--fail-if-share` must be a share in (0, 1], not {fail_if_share!r}")
+    check_decision(threshold, warn_above, alpha, fail_if_share)
     if isinstance(config, (str, os.PathLike)):
         config_name, config_dict = os.fspath(config), load_config(os.fspath(config))
     else:

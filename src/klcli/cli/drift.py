@@ -148,16 +148,9 @@ def drift(
     check_plot(plot, fmt.value)
     if reference == "-" and current == "-":
         raise UsageError("only one of REFERENCE and CURRENT can be '-' (standard input)")
-    from klcli.drift.options import check_alpha, check_threshold
+    from klcli.drift.options import check_decision
 
-    if threshold is not None:
-        check_threshold(threshold)
-    if warn_above is not None:
-        check_threshold(warn_above, where="`--warn-above`")
-    if alpha is not None:
-        check_alpha(alpha)
-    if fail_if_share is not None and not 0 < fail_if_share <= 1:
-        raise UsageError(f"`--fail-if-share` must be a share in (0, 1], not {fail_if_share!r}")
+    check_decision(threshold, warn_above, alpha, fail_if_share)
     options = DriftOptions(
         columns=split_names(columns) if columns is not None else None,
         exclude=split_names(exclude),

@@ -165,6 +165,24 @@ def check_alpha(alpha: Any, *, where: str = "`--alpha`") -> float:
     return float(alpha)
 
 
+def check_decision(threshold: Any, warn_above: Any, alpha: Any, fail_if_share: Any) -> None:
+    """Validate the options of the drift decision that are given (None: not given), as the command names them.
+
+    >>> check_decision(0.1, None, 0.05, 0.5)
+    >>> check_decision(None, None, None, 2)
+    Traceback (most recent call last):
+    klcli.errors.UsageError: `--fail-if-share` must be a share in (0, 1], not 2
+    """
+    if threshold is not None:
+        check_threshold(threshold)
+    if warn_above is not None:
+        check_threshold(warn_above, where="`--warn-above`")
+    if alpha is not None:
+        check_alpha(alpha)
+    if fail_if_share is not None and not 0 < fail_if_share <= 1:
+        raise UsageError(f"`--fail-if-share` must be a share in (0, 1], not {fail_if_share!r}")
+
+
 def column_metric(name: str, options: DriftOptions) -> tuple[str, float | None, float | None]:
     """The metric, threshold and warning level of one column: its config table, else the options, else the defaults.
 
