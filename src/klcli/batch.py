@@ -395,7 +395,7 @@ def exceeding(results: Sequence[FileResult], metric: str, threshold: float) -> l
     >>> [r.file for r in exceeding([FileResult("a", c)], "kl_pq", 0.2)]
     ['a']
     """
-    return [r for r in results if not r.failed and bool(np.any(np.asarray(r.comparison.values[metric]) > threshold))]
+    return [r for r in results if not r.failed and r.comparison is not None and bool(np.any(np.asarray(r.comparison.values[metric]) > threshold))]
 
 
 def sort_results(results: Sequence[FileResult], metric: str | None, top: int | None) -> list[FileResult]:
@@ -411,6 +411,7 @@ def sort_results(results: Sequence[FileResult], metric: str | None, top: int | N
         def rank(result: FileResult) -> tuple[bool, float]:
             if result.failed:
                 return (True, 0.0)
+            assert result.comparison is not None  # a file that did not fail has its comparison
             return (False, -float(np.max(result.comparison.values[metric])))
 
         ordered.sort(key=rank)
@@ -535,12 +536,16 @@ def _prepare_rows(histograms: list[Histogram], options: CompareOptions) -> tuple
         mixed = next(h for h in histograms if (h.labels is None) != (first.labels is None))
         raise InputError(f"{mixed.name} and {first.name}: labelled and positional histograms cannot be compared; give labels to all, or to none")
     if first.labels is not None:
-        labels = list(dict.fromkeys(label for h in histograms for label in h.labels))
+        label_lists: list[list[str]] = []
+        for h in histograms:
+            assert h.labels is not None  # all labelled or none (checked above)
+            label_lists.append(h.labels)
+        labels = list(dict.fromkeys(label for own in label_lists for label in own))
         column = {label: i for i, label in enumerate(labels)}
         aligned = []
-        for h in histograms:
+        for h, own in zip(histograms, label_lists):
             values = np.full(len(labels), -np.inf if options.from_ != "probs" else 0.0)
-            values[[column[label] for label in h.labels]] = h.values
+            values[[column[label] for label in own]] = h.values
             aligned.append(Histogram(values, h.name, h.kind))
         histograms = aligned
     length = first.values.shape[-1]

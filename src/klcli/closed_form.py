@@ -103,9 +103,19 @@ def _lookup(type_p: type, type_q: type) -> KLFunction | None:
     return min(matches, key=lambda m: (m[0] + m[1], m[0]))[2] if matches else None
 
 
+def _lookup_classes(type_p: type, type_q: type) -> KLFunction | None:
+    """:func:`_lookup` for two family classes.
+
+    Classes are hashable (by their metaclass), but mypy checks a family class's
+    own instance ``__hash__`` against ``Hashable``; passing them as ``type`` here
+    keeps the cached call typed.
+    """
+    return _lookup(type_p, type_q)
+
+
 def has_closed_form(p: Distribution, q: Distribution) -> bool:
     """Whether a closed form is registered for the families of ``p`` and ``q``."""
-    return _lookup(type(p), type(q)) is not None
+    return _lookup_classes(type(p), type(q)) is not None
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> float:
@@ -129,7 +139,7 @@ def kl_values(p: Distribution, q: Distribution) -> np.ndarray:
     >>> kl_values(Categorical([[0.1, 0.9], [0.5, 0.5]]), Categorical([0.5, 0.5]).expand((2,))).round(6).tolist()
     [0.368064, 0.0]
     """
-    function = _lookup(type(p), type(q))
+    function = _lookup_classes(type(p), type(q))
     if function is None:
         raise NoClosedForm(f"no closed form for {p.name}‖{q.name}")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -154,7 +164,7 @@ def pairs() -> list[tuple[str, str]]:
     from klcli.families import FAMILIES
 
     families = [cls for cls in FAMILIES.values() if hasattr(cls, "name")]
-    return sorted((p.name, q.name) for p in families for q in families if _lookup(p, q) is not None)
+    return sorted((p.name, q.name) for p in families for q in families if _lookup_classes(p, q) is not None)
 
 
 # -- accurate building blocks ------------------------------------------------

@@ -139,7 +139,7 @@ def divergences(p, q, *, entropies: bool = True, log_p=None, log_q=None, exact=N
         work = _Workspace(len(acc.keys))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for block in share:
-                logs = None if rows_lp is None else (rows_lp[block], rows_lq[block])
+                logs = None if rows_lp is None or rows_lq is None else (rows_lp[block], rows_lq[block])
                 _accumulate_block(acc, work, block[0].start, block[1].start, k, rows_p[block], rows_q[block], logs, check_extremes, exact)
             acc.flush_series()
         return acc
@@ -181,7 +181,7 @@ class _Accumulator:
     n_rows: int
     entropies: bool
     keys: tuple = ()
-    sums: np.ndarray = None
+    sums: np.ndarray = field(init=False)  # set by __post_init__
     inf_pq: int = 0
     inf_qp: int = 0
     inf_pq_index: list = field(default_factory=list)

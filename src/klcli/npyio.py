@@ -23,7 +23,7 @@ import math
 import os
 import warnings
 import zipfile
-from typing import BinaryIO
+from typing import IO, cast
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def _head(source: str | bytes, name: str) -> bytes:
     return head
 
 
-def read_header(stream: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+def read_header(stream: IO[bytes], name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     """``(shape, fortran_order, dtype)`` from an NPY header; the stream is left at the data.
 
     >>> header = b"{'descr': ',', 'fortran_order': False, 'shape': (3,), }\\n"
@@ -99,7 +99,7 @@ def _header_problem(error: Exception) -> str:
     return "it is not the dictionary of descr, fortran_order and shape that numpy writes"
 
 
-def _read_array(stream: BinaryIO, *, name: str, available: int) -> np.ndarray:
+def _read_array(stream: IO[bytes], *, name: str, available: int) -> np.ndarray:
     """Read the array after checking its header against the bytes ``available`` in the stream."""
     shape, fortran, dtype = read_header(stream, name)
     if dtype.hasobject:
@@ -117,10 +117,11 @@ def _read_array(stream: BinaryIO, *, name: str, available: int) -> np.ndarray:
     array = np.empty(count, dtype=dtype)
     if needed:
         with reading(name, _NPY):
-            view = memoryview(array).cast("B")
+            view = array.data.cast("B")  # the array's own buffer (memoryview(array))
             filled = 0
             while filled < needed:
-                read = stream.readinto(view[filled:])
+                # every stream here (BytesIO, a buffered file, a zip member) is a BufferedIOBase; IO[bytes] lacks readinto
+                read = cast(io.BufferedIOBase, stream).readinto(view[filled:])
                 if not read:
                     raise EOFError
                 filled += read

@@ -112,7 +112,7 @@ LINE_BYTES = Limit("KLCLI_MAX_LINE_BYTES", 1 << 20, "the length of a line")
 LIMITS = (MEMBER_BYTES, ARRAY_BYTES, LINE_BYTES)
 
 
-def check_line_length(chunks: bytes | Iterable[bytes], name: str) -> None:
+def check_line_length(chunks: bytes | bytearray | memoryview | Iterable[bytes], name: str) -> None:
     """Refuse text holding a line longer than :data:`LINE_BYTES`, naming the line.
 
     ``chunks`` is the whole text, or an iterable of consecutive pieces of it
@@ -130,7 +130,7 @@ def check_line_length(chunks: bytes | Iterable[bytes], name: str) -> None:
     if isinstance(chunks, (bytes, bytearray, memoryview)):
         if len(chunks) <= limit:
             return
-        chunks = [chunks]
+        chunks = [bytes(chunks)]  # no copy of bytes; a memoryview becomes searchable
     step = min(limit, 16 << 20)  # lines between two newlines of one window are shorter than the limit
     line_start = 0  # offset of the current line's first byte
     offset = 0  # offset of the chunk's first byte

@@ -33,7 +33,7 @@ import difflib
 import json
 import math
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from klcli.errors import InputError
 from klcli.families import ALIASES, FAMILIES, Distribution, Mixture
@@ -179,7 +179,7 @@ class _Parser:
         self.text = text
         self.position = 0
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str) -> NoReturn:
         raise InputError(f"bad spec {shorten(self.text, 120)!r}: {message} at column {self.position + 1}")
 
     def skip_space(self) -> None:
@@ -196,7 +196,7 @@ class _Parser:
             self.fail(f"expected {char!r} but found {found!r}" if found else f"expected {char!r} but the spec ended")
         self.position += 1
 
-    def unexpected(self) -> None:
+    def unexpected(self) -> NoReturn:
         found = self.peek()
         self.fail(f"unexpected {found!r}" if found else "unexpected end of spec")
 

@@ -365,11 +365,12 @@ def _locate_csv_error(table: Table, message: str) -> str | None:
         return None
     index, type_name, bad = int(match.group(1)), match.group(2), match.group(3)
     column = table.columns[index]
-    handle = (
-        io.TextIOWrapper(io.BytesIO(table.data), encoding="utf-8-sig")
-        if table.data is not None
-        else open(table.path, encoding="utf-8-sig", newline="")
-    )
+    handle: io.TextIOWrapper
+    if table.data is not None:
+        handle = io.TextIOWrapper(io.BytesIO(table.data), encoding="utf-8-sig")
+    else:
+        assert table.path is not None  # a table not read from standard input has a path
+        handle = open(table.path, encoding="utf-8-sig", newline="")
     with handle:
         rows = csv.reader(handle, delimiter="\t" if table.fmt == "tsv" else ",")
         next(rows, None)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal, cast
 
 import numpy as np
 
@@ -116,8 +117,13 @@ def fit_edges(rule: BinRule, sample: np.ndarray, *, minimum: float, maximum: flo
     maximum, so the reference fills the interior bins and nothing else.
     """
     if rule.method == "quantile":
+        assert rule.count is not None  # parse_bins gives quantile and width rules a count
         return np.unique(quantile_points(sample, rule.count, minimum=minimum, maximum=maximum))
-    bins = rule.count if rule.method == "width" else _rule_bin_count(rule.method, sample, minimum, maximum, count)
+    if rule.method == "width":
+        assert rule.count is not None
+        bins = rule.count
+    else:
+        bins = _rule_bin_count(rule.method, sample, minimum, maximum, count)
     if math.isfinite(maximum - minimum):
         edges = np.linspace(minimum, maximum, bins + 1)
     else:  # a range beyond the largest double (±1e308): halving is exact, the steps then fit
@@ -130,6 +136,7 @@ def fit_coarse_edges(rule: BinRule, sample: np.ndarray, *, minimum: float, maxim
     """``--bins auto``: the quintile edges (a subset of the decile ones) used when the tables are small; else None."""
     if not rule.adaptive:
         return None
+    assert rule.count is not None  # an adaptive rule always has its quantile count
     points = quantile_points(sample, rule.count, minimum=minimum, maximum=maximum)
     return np.unique(points[:: rule.count // AUTO_QUANTILES_SMALL])
 
@@ -258,7 +265,8 @@ def format_value(value: float, temporal: str | None = None) -> str:
     unit = _datetime_unit(temporal)
     if unit is None or not math.isfinite(value):
         return f"{value:.4g}"
-    stamp = np.datetime64(int(math.ceil(value)), unit)
+    # arrow's units (D, s, ms, us, ns) are numpy's; the stubs only take them as literals
+    stamp = np.datetime64(int(math.ceil(value)), cast("Literal['D', 's', 'ms', 'us', 'ns']", unit))
     if unit == "D":
         return str(stamp)
     text = str(stamp.astype("datetime64[s]")).replace("T", " ")

@@ -63,7 +63,7 @@ def compare(reference: Counts, current: Counts, options: DriftOptions | None = N
         _column(name, ref_side, current.columns[name], options, reference=reference, current=current) for name, ref_side in reference.columns.items()
     ]
     tested = [r for r in reports if r.p_value is not None]
-    for report, adjusted in zip(tested, holm([r.p_value for r in tested])):
+    for report, adjusted in zip(tested, holm([p for r in tested if (p := r.p_value) is not None])):
         report.p_value_adjusted = adjusted
         report.significant = adjusted <= options.significance_level if options.significance else None
     warnings = [
@@ -112,6 +112,7 @@ def _column(name: str, ref_side: ColumnCounts, cur_side: ColumnCounts, options: 
     plan = ColumnPlan(name, kind, metric, threshold)
     report = column_report(plan, labels, ref_counts, cur_counts, top=options.top, unseen=unseen)
     if sampled:
+        assert cur_side.sample is not None and ref_side.sample is not None  # checked by ``sampled``
         report.value = sample_metric(metric, cur_side.sample, ref_side.sample)
         report.noise_floor = sample_noise_floor(metric, cur_side.sample, ref_side.sample, (ref_side.values, cur_side.values))
         report.noise_floor_method = "permutation of subsamples, rescaled"
@@ -159,13 +160,13 @@ def _describe(ref_side: ColumnCounts, cur_side: ColumnCounts, labels: list[str],
     """Status and reason of a compared column: ``all_missing`` and ``constant`` references, an all-missing current."""
     if ref_side.values == 0:
         return "all_missing", f"no values in {reference.source}: compared by the share of missing cells"
-    if ref_side.kind == "numeric" and ref_side.edges.size and np.nextafter(ref_side.edges[0], np.inf) == ref_side.edges[-1]:
+    if ref_side.kind == "numeric" and (edges := ref_side.numeric_edges()).size and np.nextafter(edges[0], np.inf) == edges[-1]:
         return (
             "constant",
-            f"one value in {reference.source} ({format_value(ref_side.edges[0], ref_side.temporal)}): compared as below / equal / above it",
+            f"one value in {reference.source} ({format_value(edges[0], ref_side.temporal)}): compared as below / equal / above it",
         )
-    if ref_side.kind == "categorical" and len(ref_side.categories.counts) == 1:
-        return "constant", f"one category in {reference.source} ({next(iter(ref_side.categories.counts))})"
+    if ref_side.kind == "categorical" and len(ref_side.category_counts().counts) == 1:
+        return "constant", f"one category in {reference.source} ({next(iter(ref_side.category_counts().counts))})"
     if cur_side.values == 0:
         return "compared", f"no values in {current.source}: its missing share changed"
     return "compared", ""
@@ -176,13 +177,13 @@ def column_bins(
 ) -> tuple[list[str], np.ndarray, np.ndarray, dict | None]:
     """The labelled bins one column is compared on: labels, both count vectors (missing last), unseen categories."""
     if reference.kind == "numeric":
-        edges, ref_counts, cur_counts = reference.edges, reference.bins, current.bins
+        edges, ref_counts, cur_counts = reference.numeric_edges(), reference.numeric_bins(), current.numeric_bins()
         if reference.coarse_edges is not None and effective_rows(ref_counts.sum(), cur_counts.sum()) < AUTO_DECILE_ROWS:
             coarse = reference.coarse_edges
             ref_counts, cur_counts, edges = coarsen_counts(edges, ref_counts, coarse), coarsen_counts(edges, cur_counts, coarse), coarse
         return bin_labels(edges, reference.temporal), ref_counts, cur_counts, None
     rows = effective_rows(reference.rows, current.rows)
-    return category_bins(reference.categories, current.categories, max_categories or default_category_limit(rows))
+    return category_bins(reference.category_counts(), current.category_counts(), max_categories or default_category_limit(rows))
 
 
 def column_report(

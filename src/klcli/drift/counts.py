@@ -91,12 +91,34 @@ class ColumnCounts:
     @property
     def values(self) -> int:
         """Cells that are not missing."""
-        return int(self.bins[:-1].sum()) if self.kind == "numeric" else self.categories.count
+        if self.kind == "numeric":
+            return int(self.numeric_bins()[:-1].sum())
+        return self.category_counts().count
 
     @property
     def missing(self) -> int:
         """Missing cells (NaN, null, empty)."""
-        return int(self.bins[-1]) if self.kind == "numeric" else self.categories.missing
+        if self.kind == "numeric":
+            return int(self.numeric_bins()[-1])
+        return self.category_counts().missing
+
+    def numeric_edges(self) -> np.ndarray:
+        """The bin edges of a counted numeric column."""
+        if self.edges is None:
+            raise ValueError(f"column {self.column!r} has no bin edges ({self.status or self.kind})")
+        return self.edges
+
+    def numeric_bins(self) -> np.ndarray:
+        """The bin counts of a counted numeric column (the last bin holds the missing cells)."""
+        if self.bins is None:
+            raise ValueError(f"column {self.column!r} has no bin counts ({self.status or self.kind})")
+        return self.bins
+
+    def category_counts(self) -> CategoryCounts:
+        """The category counts of a counted categorical or integer column."""
+        if self.categories is None:
+            raise ValueError(f"column {self.column!r} has no category counts ({self.status or self.kind})")
+        return self.categories
 
     @property
     def rows(self) -> int:

@@ -276,7 +276,7 @@ def chi2_survival(x: float, df: int) -> float:
         return 1.0
     half = x / 2.0
     if df % 2 == 0:
-        first, head = 0.0, 0
+        first, head = 0.0, 0.0
     else:
         first, head = math.erfc(math.sqrt(half)), 0.5
     terms = [math.exp((i + head) * math.log(half) - math.lgamma(i + head + 1.0) - half) for i in range(df // 2)]

@@ -15,6 +15,7 @@ share of at least ``--fail-if-share`` of the checked columns have severity
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from klcli.drift.metrics import UNITS
 
@@ -79,7 +80,7 @@ class ColumnReport:
 
     def record(self) -> dict:
         """The JSON object of one column: SPEC.md's keys first, then the details."""
-        record = {
+        record: dict[str, Any] = {
             "column": self.column,
             "kind": self.kind,
             "metric": self.metric,

@@ -11,6 +11,7 @@ checks it against that function on the CPU device.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def divergences(p, q, *, device: str, entropies: bool = True, log_p=None, log_q=
     step = max(1, STEP_ELEMENTS // k)
     columns = min(k, STEP_ELEMENTS)  # a row longer than a step is summed a piece at a time
     keys = ("kl_pq", "kl_qp", "js", "entropy_p", "entropy_q") if entropies else ("kl_pq", "kl_qp", "js")
-    sums = {key: [] for key in keys}
+    sums: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     for r0 in range(0, rows_p.shape[0], step):
         totals: dict = {}
         for c0 in range(0, k, columns):
@@ -54,13 +55,13 @@ def divergences(p, q, *, device: str, entropies: bool = True, log_p=None, log_q=
                 totals[key] = value if key not in totals else totals[key] + value
         for key, value in totals.items():
             sums[key].append(value.cpu().numpy())
-    out = {key: np.concatenate(parts) for key, parts in sums.items()}
+    out: dict[str, Any] = {key: np.concatenate(parts) for key, parts in sums.items()}  # arrays, then counts and index lists
     out["js"] = 0.5 * out["js"]
     for key in ("entropy_p", "entropy_q"):
         if key in out:
             out[key] = 0.0 - out[key]
     infinite = np.isinf(out["kl_pq"]) | np.isinf(out["kl_qp"])
-    counts = {"inf_pq": 0, "inf_qp": 0, "inf_pq_index": [], "inf_qp_index": []}
+    counts: dict[str, Any] = {"inf_pq": 0, "inf_qp": 0, "inf_pq_index": [], "inf_qp_index": []}
     for row in np.flatnonzero(infinite):  # only rows with an infinite KL are searched for their zero bins
         found = zero_bins(rows_p[row], rows_q[row], *((logs[0][row], logs[1][row]) if logs else (None, None)))
         for which in ("inf_pq", "inf_qp"):

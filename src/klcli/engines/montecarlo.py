@@ -369,8 +369,8 @@ def _collect(sides, layout, control, keys, samples, seed, backend) -> MonteCarlo
         # discrete family's log-ratio has light tails)
         own = layout[name][0][1]
         count = sum(m.count for m in side.kl)
-        fits = [] if own.is_discrete else [pareto_k(side.top_d.values, count), pareto_k(side.bottom_d.values, count)]
-        fits = [k for k in fits if k is not None]
+        tail_fits = [] if own.is_discrete else [pareto_k(side.top_d.values, count), pareto_k(side.bottom_d.values, count)]
+        fits = [k for k in tail_fits if k is not None]
         k = max(fits) if fits else None
         if k is not None and math.isfinite(value):
             tail_k[key] = k

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -49,13 +50,30 @@ class Estimate:
     note: str = ""
 
 
+@runtime_checkable
+class _TailBounded(Protocol):
+    """A discrete family or discrete mixture: it knows where its upper tail's mass falls under ``eps``."""
+
+    def tail_bound(self, eps: float) -> float: ...
+
+
+@runtime_checkable
+class _Landmarked(Protocol):
+    """A scalar family or scalar mixture: it knows the points around which its density changes."""
+
+    def landmarks(self) -> np.ndarray: ...
+
+
 class NotIntegrable(Exception):
     """Quadrature cannot serve this pair (the message says why)."""
 
 
 def _scalar_parts(distribution: Distribution) -> list[Distribution]:
     """The independent 1-D factors of a distribution."""
-    return distribution.marginals() if isinstance(distribution, Univariate) else [distribution]
+    if isinstance(distribution, Univariate):
+        parts: list[Distribution] = list(distribution.marginals())
+        return parts
+    return [distribution]
 
 
 def check(p: Distribution, q: Distribution, *, js: bool = False) -> None:
@@ -107,6 +125,7 @@ def _summed(p: Distribution, q: Distribution, js: bool) -> Estimate:
     """
     p_low, q_low = _low_bound(p), _low_bound(q)
     low = min(p_low, q_low) if js else p_low
+    assert isinstance(p, _TailBounded) and isinstance(q, _TailBounded)  # every discrete family and mixture has tail_bound
     p_high, q_high = int(p.tail_bound(TAIL_MASS)), int(q.tail_bound(TAIL_MASS))
     high = max(p_high, q_high) if js else p_high
     if high - low > MAX_TERMS:
@@ -135,6 +154,7 @@ def _low_bound(distribution: Distribution) -> int:
 
 
 def _breakpoints(p: Distribution, q: Distribution, low: float, high: float) -> list[float]:
+    assert isinstance(p, _Landmarked) and isinstance(q, _Landmarked)  # scalar families and mixtures have landmarks
     points = np.concatenate([p.landmarks(), q.landmarks(), np.ravel([p.support.low, p.support.high, q.support.low, q.support.high])])
     points = np.unique(points[np.isfinite(points) & (points > low) & (points < high)])
     return [low, *points.tolist(), high]
@@ -243,13 +263,16 @@ def _piecewise(p: Distribution, q: Distribution, js: bool, points: list[float], 
             raise NotIntegrable(f"the integrand overflows at x = {x:g}")
         return value
 
+    integrand: Callable[[float], float]
     if change is None:
         integrand, pieces = terms, points
     else:
         to_x, from_x, log_jacobian = change
 
-        def integrand(u: float) -> float:
+        def changed(u: float) -> float:
             return terms(to_x(u), log_jacobian(u))
+
+        integrand = changed
 
         pieces = sorted({from_x(x) for x in points})
         if halves:

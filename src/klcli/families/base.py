@@ -211,7 +211,7 @@ class Distribution:
     constraints: ClassVar[dict[str, Constraint]] = {}
     defaults: ClassVar[dict[str, Any]] = {}
     one_of: ClassVar[tuple[str, ...]] = ()
-    is_discrete: ClassVar[bool] = False
+    is_discrete: bool = False  # a class attribute, except on mixtures (their components decide)
     #: the support in words, for people (``real``, ``[0, inf)``, ``simplex``...)
     support_text: ClassVar[str]
     #: number of array dimensions each parameter has for one event (0: scalar)
@@ -275,7 +275,9 @@ class Distribution:
             bad_index = np.argwhere(~np.asarray(ok))[0] if array.ndim else None
             bad = array[tuple(bad_index)] if bad_index is not None else array
             where = f" (at index {', '.join(map(str, bad_index))})" if bad_index is not None else ""
-            raise InputError(f"Expected parameter {key} of {self.name}(...) to be {constraint.description}, but found {format_number(bad)}{where}")
+            raise InputError(
+                f"Expected parameter {key} of {self.name}(...) to be {constraint.description}, but found {format_number(float(bad))}{where}"
+            )
         return array
 
     def _setup(self, params: dict[str, np.ndarray]) -> None:

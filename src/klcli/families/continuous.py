@@ -8,6 +8,7 @@ to ``loc=0, scale=1``.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 from scipy import special
@@ -342,7 +343,7 @@ class Gamma(Univariate):
     """Gamma ``gamma(concentration, rate)``; mean ``concentration / rate``."""
 
     name = "gamma"
-    arguments = ("concentration", "rate")
+    arguments: ClassVar[tuple[str, ...]] = ("concentration", "rate")
     constraints = {"concentration": POSITIVE, "rate": POSITIVE}
 
     def _derive(self):

@@ -85,6 +85,7 @@ class Binomial(_ProbsOrLogits):
 
     name = "binomial"
     arguments = ("total_count", "probs", "logits")
+    total_count: np.ndarray  # set from the arguments by Distribution.__init__
     constraints = {"total_count": NONNEGATIVE_INTEGER, "probs": UNIT_INTERVAL, "logits": REAL}
     defaults = {"total_count": 1.0}
 
@@ -166,6 +167,7 @@ class NegativeBinomial(_ProbsOrLogits):
 
     name = "negativebinomial"
     arguments = ("total_count", "probs", "logits")
+    total_count: np.ndarray  # set from the arguments by Distribution.__init__
     constraints = {"total_count": NONNEGATIVE, "probs": HALF_OPEN_UNIT_INTERVAL, "logits": REAL}
 
     def _derive(self):
@@ -207,6 +209,7 @@ class Poisson(Univariate):
 
     name = "poisson"
     arguments = ("rate",)
+    rate: np.ndarray  # set from the arguments by Distribution.__init__
     constraints = {"rate": NONNEGATIVE}
     is_discrete = True
 

@@ -12,15 +12,19 @@ from __future__ import annotations
 import io
 import math
 import re
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from klcli.errors import UsageError
 from klcli.text import escape_terminal
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 P_COLOUR, Q_COLOUR, BAR_COLOUR, INF_COLOUR = "#1f77b4", "#d62728", "#4c72b0", "#8c1c13"
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "klcli",
     "font.family": "sans-serif",
@@ -51,7 +55,7 @@ def label(text: str, limit: int = 40) -> str:
     return text.replace("$", r"\$")
 
 
-def figure(width: float, height: float, *, layout: str | None = "constrained"):
+def figure(width: float, height: float, *, layout: Literal["constrained", "compressed", "tight"] | None = "constrained"):
     """A matplotlib ``Figure`` (no pyplot) of ``width`` × ``height`` inches
     (``layout=None``: fixed margins, twice as fast to draw as ``constrained``)."""
     from matplotlib.figure import Figure

@@ -13,7 +13,7 @@ left out by the caller and said in a note.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from klcli.text import escape_terminal
 
@@ -27,7 +27,7 @@ class FitColumn:
 
     header: str
     cells: list[Any]
-    justify: str = "left"
+    justify: Literal["default", "left", "center", "right", "full"] = "left"
     style: str | None = None
 
 
@@ -104,7 +104,7 @@ def fitted_table(columns: list[FitColumn], width: int, compact: bool = False):
     from rich import box
     from rich.table import Table
 
-    options = dict(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0)) if compact else {}
+    options: dict[str, Any] = dict(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0)) if compact else {}
     table = Table(title_justify="left", caption_justify="left", **options)
     for column, w in zip(columns, spread_widths(columns, width, compact)):
         table.add_column(column.header, justify=column.justify, style=column.style, width=w, overflow="fold")

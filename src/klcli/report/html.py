@@ -134,10 +134,10 @@ def comparison_page(c, *, p_name: str, q_name: str) -> str:
                 ),
             )
         )
-        shown = [k for k in ("kl_pq", "kl_qp", "js") if k in c.values]
+        present = [k for k in ("kl_pq", "kl_qp", "js") if k in c.values]
         body.append(
             figure(
-                charts.bars([LABELS[k] for k in shown], [c.values[k] for k in shown], xlabel=unit),
+                charts.bars([LABELS[k] for k in present], [c.values[k] for k in present], xlabel=unit),
                 "divergences (an infinite value is drawn as a full dark bar marked ∞)",
             )
         )

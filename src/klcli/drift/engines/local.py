@@ -43,7 +43,8 @@ def count_reference(table, plans: list[ColumnPlan], rule: BinRule) -> Counts:
     table = pin_types(table, counted)
     stats, categories, sample, rows, failed = _profile_reference(table, counted) if counted else ({}, {}, RowSample(), 0, {})
     counted = [_settle_integer_kind(plan, categories) for plan in counted if plan.column not in failed]
-    edges, coarse_edges = {}, {}
+    edges: dict[str, np.ndarray] = {}
+    coarse_edges: dict[str, np.ndarray | None] = {}
     for plan in (p for p in counted if p.kind == "numeric"):
         column_stats, values = stats[plan.column], sample.values(plan.column)
         if values.size == 0:  # no finite value: one bin for every value
@@ -168,7 +169,7 @@ class RowSample:
         self.kept += chosen.size
         return chosen
 
-    def add(self, column: str, values: np.ndarray) -> None:
+    def add(self, column: str | tuple[str, str], values: np.ndarray) -> None:
         """Store the picked values of one column (the same rows for every column)."""
         self.parts.setdefault(column, []).append(values)
 
@@ -237,7 +238,8 @@ def _profile_reference(reference, plans: list[ColumnPlan]):
     stats = {p.column: NumericStats() for p in plans if p.kind in ("numeric", "integer")}
     categories = {p.column: CategoryCounts() for p in plans if p.kind in ("categorical", "integer")}
     sample = RowSample(expected_rows=reference.row_count)
-    rows, failed = 0, {}
+    rows = 0
+    failed: dict[str, str] = {}
     for first_row, batch in reference.batches([p.column for p in plans]):
         rows += batch.num_rows
         if batch.num_rows == 0:
@@ -334,7 +336,8 @@ def _count_current(table, columns: list[str], edges: dict, categorical: list[str
     counts = {column: np.zeros(len(e) + 2, dtype=np.int64) for column, e in edges.items()}
     categories = {column: CategoryCounts() for column in categorical}
     sample = RowSample(expected_rows=table.row_count, seed=1)
-    rows, failed = 0, {}
+    rows = 0
+    failed: dict[str, str] = {}
     with _column_pool(len(edges)) as pool:
         for first_row, batch in table.batches(columns):
             rows += batch.num_rows
