@@ -130,25 +130,36 @@ def _read_array(stream: IO[bytes], *, name: str, available: int) -> np.ndarray:
     return array.reshape(shape)
 
 
+def npz_member(archive: zipfile.ZipFile, key: str | None, *, name: str, expected: str, choose: str) -> zipfile.ZipInfo:
+    """The member ``key`` of an NPZ archive (the only one when ``key`` is None), checked to be a plain ``.npy`` file.
+
+    ``name`` names the archive in errors, ``expected`` says what was expected, ``choose`` how to pick a member.
+    """
+    members = {info.filename.removesuffix(".npy"): info for info in archive.infolist() if not info.is_dir()}
+    if not members:
+        raise InputError(f"{name}: an archive with no arrays; expected {expected}")
+    if key is None:
+        if len(members) != 1:
+            raise InputError(f"{name}: holds several arrays ({', '.join(members)}): choose one with {choose}")
+        key = next(iter(members))
+    elif key not in members:
+        raise InputError(f"{name}: no array named {key!r} (it holds {', '.join(members)})")
+    info = members[key]
+    where = f"{name}, member {key!r}"
+    if not info.filename.endswith(".npy"):
+        raise InputError(f"{where} is not an NPY array; expected {expected}, whose members are .npy files")
+    if info.flag_bits & 0x1:
+        raise InputError(f"{where} is encrypted (password-protected); klcli reads only unencrypted archives")
+    return info
+
+
 def _read_member(source: str | bytes, *, name: str, key: str | None) -> np.ndarray:
     with reading(name, _NPZ):
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
         with archive:
-            members = {info.filename.removesuffix(".npy"): info for info in archive.infolist() if not info.is_dir()}
-            if not members:
-                raise InputError(f"{name}: an archive with no arrays; expected {_NPZ}")
-            if key is None:
-                if len(members) != 1:
-                    raise InputError(f"{name}: holds several arrays ({', '.join(members)}): choose one with --key")
-                key = next(iter(members))
-            elif key not in members:
-                raise InputError(f"{name}: no array named {key!r} (it holds {', '.join(members)})")
-            info = members[key]
+            info = npz_member(archive, key, name=name, expected=_NPZ, choose="--key")
+            key = info.filename.removesuffix(".npy")
             where = f"{name}, member {key!r}"
-            if not info.filename.endswith(".npy"):
-                raise InputError(f"{where} is not an NPY array; expected {_NPZ}, whose members are .npy files")
-            if info.flag_bits & 0x1:
-                raise InputError(f"{where} is encrypted (password-protected); klcli reads only unencrypted archives")
             MEMBER_BYTES.check(info.file_size, where, "its decompressed size")
             with archive.open(info) as stream:
                 return _read_array(stream, name=where, available=info.file_size)

@@ -296,25 +296,14 @@ def _whole_npy(path: str, key: str | None = None) -> np.ndarray:
 
 
 def _open_npz(path: str, name: str | None) -> Tensor:
+    from klcli.npyio import npz_member
     from klcli.reading import reading
 
     expected = "an .npz archive of arrays written by numpy.savez"
     with reading(path, expected), zipfile.ZipFile(path) as archive:
-        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist() if not info.is_dir()}
-        if not members:
-            raise InputError(f"{path}: an archive with no arrays; expected {expected}")
-        if name is None:
-            if len(members) != 1:
-                raise InputError(f"{path}: holds several arrays ({', '.join(members)}): choose one with {path}:NAME or --key")
-            name = next(iter(members))
-        elif name not in members:
-            raise InputError(f"{path}: no array named {name!r} (it holds {', '.join(members)})")
-        info = members[name]
+        info = npz_member(archive, name, name=path, expected=expected, choose=f"{path}:NAME or --key")
+        name = info.filename.removesuffix(".npy")
         label = f"{path}:{name}"
-        if not info.filename.endswith(".npy"):
-            raise InputError(f"{path}, member {name!r} is not an NPY array; expected {expected}, whose members are .npy files")
-        if info.flag_bits & 0x1:
-            raise InputError(f"{path}, member {name!r} is encrypted (password-protected); klcli reads only unencrypted archives")
         with archive.open(info) as stream:
             shape, dtype, fortran, header = _read_npy_header(stream, label, info.file_size)
     if fortran and len(shape) > 1:
