@@ -108,15 +108,8 @@ def drift(
     input_format: Annotated[Optional[TableFormat], typer.Option("--input-format", help="Format of standard input (sniffed by default).")] = None,
     plot: o.Plot = False,
     output: o.Output = None,
-    engine: Annotated[
-        str, typer.Option("--engine", help="Where tables are binned and counted: local or spark (needs klcli[spark]).", metavar="local|spark")
-    ] = "local",
-    spark_master: Annotated[
-        Optional[str],
-        typer.Option(
-            "--spark-master", help="Spark master URL for --engine spark (default local[*]; SPARK_REMOTE selects Spark Connect).", metavar="URL"
-        ),
-    ] = None,
+    engine: o.TableEngine = "local",
+    spark_master: o.SparkMaster = None,
 ) -> None:
     """Check CURRENT against REFERENCE column by column; exit 1 when any column drifted.
 

@@ -95,3 +95,10 @@ Key = Annotated[Optional[str], typer.Option("--key", help="The array to read fro
 InputFormatOpt = Annotated[Optional[InputFormat], typer.Option("--input-format", help="Format of standard input (sniffed by default).")]
 Plot = Annotated[bool, typer.Option("--plot", help="Terminal pictures below the table (--format table).")]
 Output = Annotated[Optional[str], typer.Option("--output", "-o", help="Write the output to FILE (atomically) instead of stdout.", metavar="FILE")]
+TableEngine = Annotated[
+    str, typer.Option("--engine", help="Where tables are binned and counted: local or spark (needs klcli[spark]).", metavar="local|spark")
+]
+SparkMaster = Annotated[
+    Optional[str],
+    typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[*]; SPARK_REMOTE selects Spark Connect).", metavar="URL"),
+]

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from klcli.cli import app
+from klcli.cli import options as o
 from klcli.cli.drift import Names, TableFormat, split_names
 from klcli.errors import UsageError
 
@@ -39,15 +40,8 @@ def profile(
             "--max-stored-categories", help="Categories stored per column; rarer ones are pooled, and drift then refuses the column.", min=1
         ),
     ] = 10_000,
-    engine: Annotated[
-        str, typer.Option("--engine", help="Where tables are binned and counted: local or spark (needs klcli[spark]).", metavar="local|spark")
-    ] = "local",
-    spark_master: Annotated[
-        Optional[str],
-        typer.Option(
-            "--spark-master", help="Spark master URL for --engine spark (default local[*]; SPARK_REMOTE selects Spark Connect).", metavar="URL"
-        ),
-    ] = None,
+    engine: o.TableEngine = "local",
+    spark_master: o.SparkMaster = None,
     spark_table: Annotated[
         Optional[list[str]], typer.Option("--spark-table", help="A table of Spark's catalog to profile (repeatable; --engine spark).", metavar="NAME")
     ] = None,
